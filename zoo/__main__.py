@@ -1,0 +1,5 @@
+"""``python -m zoo`` (what torchrun launches) runs the same command as ``zoo``."""
+
+from zoo.cli import main
+
+main()

@@ -1,0 +1,19 @@
+"""Model families, heads and the variant registry."""
+
+from .heads import POSE_SCALE_DEG, FaceAlignmentNet, TupleOutputs
+from .registry import (
+    PIXEL_MEAN,
+    PIXEL_STD,
+    UnknownVariantError,
+    VariantSpec,
+    build_model,
+    create_model,
+    get_spec,
+    list_variants,
+    parse_variant,
+)
+
+__all__ = [
+    "PIXEL_MEAN", "PIXEL_STD", "POSE_SCALE_DEG", "FaceAlignmentNet", "TupleOutputs", "UnknownVariantError",
+    "VariantSpec", "build_model", "create_model", "get_spec", "list_variants", "parse_variant",
+]

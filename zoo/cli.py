@@ -1,0 +1,112 @@
+"""The ``zoo`` command.
+
+Each area registers its own commands (``register(app)`` in its ``commands`` module), so
+this file only wires them together; it is the one module of ``zoo`` that may import the
+``bench`` and ``eval`` harnesses.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from zoo import __version__
+
+app = typer.Typer(
+    name="zoo", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="Fast face-alignment model zoo: train, export, benchmark, evaluate and track.",
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print a one-line error and exit non-zero: the house style for bad input."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"zoo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Fast face-alignment model zoo."""
+
+
+@app.command()
+def models(
+    pattern: Annotated[str | None, typer.Argument(help="Shell-style filter, e.g. 'lwcsp-*'.")] = None,
+) -> None:
+    """List every registered variant with its size and cost."""
+    from zoo.architectures import list_variants
+    from zoo.architectures.summary import summarize
+
+    names = list_variants(pattern)
+    if not names:
+        fail(f"no registered variant matches {pattern!r}; run `zoo models` for the full list")
+    table = Table(title=f"zoo variants ({len(names)})")
+    for col in ("name", "family", "activation", "width", "input", "heads", "params", "MFLOPs"):
+        table.add_column(col, justify="right" if col in ("width", "input", "params", "MFLOPs") else "left",
+                         no_wrap=col in ("name", "heads"))
+    for row in (summarize(n) for n in names):
+        table.add_row(row["name"], row["family"], row["activation"], f"{row['width']:g}", str(row["input_size"]),
+                      "+".join(row["heads"]), f"{row['params']:,}", f"{row['flops'] / 1e6:.1f}")
+    console.print(table)
+    console.print("FLOPs: torch.utils.flop_counter, batch 1, one multiply-add = 2 FLOPs.")
+
+
+@app.command("import-fdfat")
+def import_fdfat_cmd(
+    path: Annotated[Path, typer.Argument(help="fdfat training checkpoint (best.pt).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="zoo checkpoint to write.")],
+) -> None:
+    """Convert an fdfat checkpoint to a zoo checkpoint (no fdfat install needed)."""
+    from zoo.engine.checkpoint import CheckpointError
+    from zoo.engine.fdfat_import import import_fdfat
+
+    try:
+        model, card = import_fdfat(path, out)
+    except CheckpointError as e:
+        fail(str(e))
+    params = sum(p.numel() for p in model.parameters())
+    console.print(f"wrote {out} ({model.spec.name}, {params:,} params, fdfat epoch {card['source_epoch']}, "
+                  f"sha256 {card['sha256'][:12]})")
+
+
+def _register_all() -> None:
+    """Let every area add its commands; areas whose optional pieces are absent skip quietly."""
+    from zoo.backends import commands as backend_commands
+    from zoo.data import commands as data_commands
+    from zoo.engine import commands as engine_commands
+    from zoo.track import commands as track_commands
+
+    for module in (data_commands, engine_commands, backend_commands, track_commands):
+        module.register(app)
+    import bench.commands
+    import eval.commands
+
+    bench.commands.register(app)
+    eval.commands.register(app)
+
+
+_register_all()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""zoo checkpoints: plain dicts that load with ``torch.load(weights_only=True)``.
+
+A checkpoint is ``{"format", "arch", "config", "state_dict", "meta"}``: ``arch`` is the
+variant name, ``config`` the VariantSpec as a dict, ``meta`` the model card (training
+data, metrics, date, zoo version ...). No code is unpickled on load, so a checkpoint from a
+stranger cannot run anything; fdfat's pickled modules go through ``fdfat_import`` instead.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from zoo import __version__
+from zoo.architectures import FaceAlignmentNet, VariantSpec, build_model
+
+FORMAT = "zoo-checkpoint/1"
+REQUIRED_KEYS = ("arch", "config", "state_dict", "meta")
+
+
+class CheckpointError(ValueError):
+    """A file that is not a readable zoo checkpoint; the message says what it is not."""
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the spec to rebuild the network, its weights and its card."""
+
+    spec: VariantSpec
+    state_dict: dict[str, torch.Tensor]
+    meta: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+    sha256: str | None = None
+
+    @property
+    def arch(self) -> str:
+        return self.spec.name
+
+    def build(self) -> FaceAlignmentNet:
+        """The network with these weights, in eval mode."""
+        model = build_model(self.spec)
+        model.load_state_dict(self.state_dict)
+        return model.eval()
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def model_card(**fields: Any) -> dict[str, Any]:
+    """A card with the fields every checkpoint carries, plus whatever the caller knows."""
+    card: dict[str, Any] = {
+        "zoo_version": __version__,
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "training_data": None,
+        "metrics": {},
+    }
+    card.update(fields)
+    return card
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
+    """Write through a temp file in the same folder and rename: a kill never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(path: str | os.PathLike, model: FaceAlignmentNet, meta: dict[str, Any] | None = None,
+                    extra: dict[str, Any] | None = None) -> str:
+    """Save ``model`` (which must carry its ``spec``) with a model card; returns the file's sha256.
+
+    ``extra`` holds tensors/plain data a trainer needs to resume (optimizer, RNG states); it
+    stays loadable with ``weights_only=True`` as long as it holds only tensors and builtins.
+    """
+    spec: VariantSpec = model.spec
+    card = model_card(variant=spec.name, config=spec.to_dict(), **(meta or {}))
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    payload = {"format": FORMAT, "arch": spec.name, "config": spec.to_dict(), "state_dict": state, "meta": card}
+    if extra:
+        payload["extra"] = extra
+    atomic_torch_save(payload, path)
+    return sha256_file(path)
+
+
+def load_checkpoint_dict(path: str | os.PathLike) -> dict[str, Any]:
+    """The raw checkpoint dict, with one-line errors for missing, corrupted and foreign files."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path} is not a zoo checkpoint: not a torch zip archive (truncated or another format)")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except RuntimeError as e:
+        raise CheckpointError(f"{path} is not a zoo checkpoint: the archive is corrupted or truncated ({_first_line(e)})") from None
+    except Exception as e:  # weights_only refusing a class: the file pickles code, not a plain dict
+        msg = _first_line(e)
+        hint = " (an fdfat training checkpoint? use `zoo import-fdfat`)" if "fdfat" in str(e) else ""
+        raise CheckpointError(f"{path} is not a zoo checkpoint: it pickles objects, not plain data{hint} [{msg}]") from None
+    if not isinstance(data, dict) or any(k not in data for k in REQUIRED_KEYS):
+        have = sorted(data)[:6] if isinstance(data, dict) else type(data).__name__
+        raise CheckpointError(f"{path} is not a zoo checkpoint: expected keys {list(REQUIRED_KEYS)}, found {have}")
+    return data
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Load a zoo checkpoint without unpickling any code."""
+    data = load_checkpoint_dict(path)
+    try:
+        spec = VariantSpec.from_dict(data["config"])
+    except TypeError as e:
+        raise CheckpointError(f"{path} is not a zoo checkpoint: its config is not a variant spec ({e})") from None
+    return Checkpoint(spec=spec, state_dict=data["state_dict"], meta=data.get("meta", {}),
+                      path=Path(path), sha256=sha256_file(path))
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:200] if text else type(e).__name__
