@@ -114,7 +114,8 @@ def load_checkpoint_dict(path: str | os.PathLike) -> dict[str, Any]:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except RuntimeError as e:
-        raise CheckpointError(f"{path} is not a zoo checkpoint: the archive is corrupted or truncated ({_first_line(e)})") from None
+        reason = _first_line(e)
+        raise CheckpointError(f"{path} is not a zoo checkpoint: the archive is corrupted or truncated ({reason})") from None
     except Exception as e:  # weights_only refusing a class: the file pickles code, not a plain dict
         msg = _first_line(e)
         hint = " (an fdfat training checkpoint? use `zoo import-fdfat`)" if "fdfat" in str(e) else ""

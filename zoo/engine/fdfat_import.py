@@ -203,7 +203,7 @@ def import_fdfat(path: str | Path, out: str | Path | None = None) -> tuple[torch
     model = build_model(spec)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise CheckpointError(f"{path}: fdfat weights do not fit {spec.name} (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise CheckpointError(f"{path}: fdfat weights do not fit {spec.name} (missing {missing[:3]}, extra {unexpected[:3]})")
     model.eval()
     card = {
         "source": "fdfat", "source_file": str(path), "source_version": _plain(data.get("version")),
