@@ -1,0 +1,34 @@
+"""Shared fixtures: where ../shared lives, and skips when it does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared beside the checkout (fdfat peers, real photos); skips the test when absent."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared is absent (fdfat peers and real photos live there)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def fdfat_dir(shared_dir: Path) -> Path:
+    path = shared_dir / "peers" / "fdfat"
+    if not path.is_dir():
+        pytest.skip("../shared/peers/fdfat is absent")
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_dir(shared_dir: Path) -> Path:
+    path = shared_dir / "data" / "real"
+    if not path.is_dir():
+        pytest.skip("../shared/data/real is absent")
+    return path
