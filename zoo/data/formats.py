@@ -1,0 +1,410 @@
+"""Readers for the landmark datasets zoo trains and evaluates on.
+
+One ``Sample`` type serves every source, so the training dataset, the evaluator and the
+checker never care where a face came from:
+
+- FaceSynthetics layout (also what ``zoo data synth`` writes): ``000123.png`` +
+  ``000123_ldmks.txt`` (70 lines ``x y``, 0-based pixels) + optional ``000123_meta.json``.
+- 300-W layout: ``NAME.jpg|png`` + ``NAME.pts`` (``version``/``n_points`` header, points in
+  ``{ }``, **1-based** pixels, converted here to 0-based).
+- A dataset YAML (fdfat's shape): ``base_path`` and ``train``/``val``/``test`` splits, each a
+  txt file listing image paths relative to ``base_path`` or an inline list; a split may be
+  absent. ``negatives`` lists non-face images (a txt list, inline list or folder; or a mapping
+  split -> list). The annotation of each image is found by what exists beside it.
+
+Coordinates everywhere are 0-based pixels with pixel centres on integers (OpenCV's convention).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+SPLITS = ("train", "val", "test")
+LDMKS_SUFFIX = "_ldmks.txt"
+META_SUFFIX = "_meta.json"
+
+
+class DatasetError(ValueError):
+    """A dataset file cannot be used; the message is one line: which file, what, what to do."""
+
+
+@dataclass
+class Sample:
+    """One image with its landmarks (``None`` for a non-face) and what is known about it."""
+
+    image_path: Path
+    landmarks: np.ndarray | None  # [K,2] float32, 0-based pixels
+    meta: dict = field(default_factory=dict)
+    is_face: bool = True
+
+    @property
+    def pose(self) -> tuple[float, float, float] | None:
+        """(yaw, pitch, roll) in degrees when the metadata has them."""
+        return pose_from_meta(self.meta)
+
+
+def pose_from_meta(meta: dict) -> tuple[float, float, float] | None:
+    """(yaw, pitch, roll) degrees from ``meta`` (top level or under ``pose``/``head_pose``), else None."""
+    for source in (meta, meta.get("pose"), meta.get("head_pose")):
+        if isinstance(source, dict) and all(k in source for k in ("yaw", "pitch", "roll")):
+            try:
+                return float(source["yaw"]), float(source["pitch"]), float(source["roll"])
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+# --------------------------------------------------------------------------- annotation files
+
+
+def read_ldmks(path: Path) -> np.ndarray:
+    """FaceSynthetics ``_ldmks.txt``: one ``x y`` per line -> [K,2] float32 (already 0-based)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read landmarks ({e.strerror or e}); check the file exists and is readable") from None
+    rows = [line.split() for line in text.splitlines() if line.strip()]
+    if any(len(r) < 2 for r in rows):
+        raise DatasetError(f"{path}: every line must be 'x y'; fix or regenerate the file")
+    try:
+        pts = np.array([r[:2] for r in rows], dtype=np.float32).reshape(-1, 2)
+    except ValueError:
+        raise DatasetError(f"{path}: non-numeric coordinates; fix or regenerate the file") from None
+    return pts
+
+
+def read_pts(path: Path) -> np.ndarray:
+    """300-W ``.pts`` -> [K,2] float32, converted from 1-based to 0-based pixels."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read landmarks ({e.strerror or e}); check the file exists and is readable") from None
+    header, brace, rest = text.partition("{")
+    body, close, _ = rest.partition("}")
+    if not brace or not close:
+        raise DatasetError(f"{path}: not a .pts file (no '{{ ... }}' block); expected the 300-W layout")
+    declared = None
+    for line in header.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "n_points":
+            try:
+                declared = int(value)
+            except ValueError:
+                raise DatasetError(f"{path}: bad n_points header {value.strip()!r}; it must be an integer") from None
+    try:
+        pts = np.array(body.split(), dtype=np.float32)
+    except ValueError:
+        raise DatasetError(f"{path}: non-numeric coordinates; fix the file") from None
+    if pts.size % 2:
+        raise DatasetError(f"{path}: odd number of coordinates ({pts.size}); every line must be 'x y'")
+    pts = pts.reshape(-1, 2) - 1.0
+    if declared is not None and declared != len(pts):
+        raise DatasetError(f"{path}: header says n_points {declared} but the file has {len(pts)} points; fix the file")
+    return pts
+
+
+def read_meta(path: Path) -> dict:
+    """``_meta.json`` beside an image; {} when absent. Raises DatasetError when it is not JSON."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise DatasetError(f"{path}: unreadable metadata ({e}); fix or delete the file") from None
+    if not isinstance(meta, dict):
+        raise DatasetError(f"{path}: metadata must be a JSON object; fix or delete the file")
+    return meta
+
+
+def annotation_path(image: Path) -> Path | None:
+    """The landmark file beside ``image``: ``STEM_ldmks.txt`` (FaceSynthetics) or ``STEM.pts`` (300-W)."""
+    image = Path(image)
+    for candidate in (image.with_name(image.stem + LDMKS_SUFFIX), image.with_suffix(".pts")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_annotation(path: Path) -> np.ndarray:
+    """Read either landmark format, picked by file name."""
+    return read_ldmks(path) if str(path).endswith(LDMKS_SUFFIX) else read_pts(path)
+
+
+def load_face(image: Path) -> Sample:
+    """A face Sample for ``image`` with its landmarks and metadata read from the files beside it."""
+    image = Path(image)
+    ann = annotation_path(image)
+    if ann is None:
+        raise DatasetError(f"{image}: no landmarks beside it (expected {image.stem}{LDMKS_SUFFIX} or {image.stem}.pts); "
+                           "add them or list the image under negatives")
+    return Sample(image, read_annotation(ann), read_meta(image.with_name(image.stem + META_SUFFIX)))
+
+
+# --------------------------------------------------------------------------- folder readers
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def _require_dir(folder: Path, what: str) -> Path:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: not a folder; give the folder that holds the {what}")
+    return folder
+
+
+def read_facesynthetics(folder: Path) -> list[Sample]:
+    """Every ``*_ldmks.txt`` in ``folder`` with its image (``.png``, else another suffix) and metadata."""
+    folder = _require_dir(folder, "FaceSynthetics images")
+    samples = []
+    for ann in sorted(folder.glob("*" + LDMKS_SUFFIX)):
+        stem = ann.name[: -len(LDMKS_SUFFIX)]
+        image = next((folder / (stem + s) for s in IMAGE_SUFFIXES if (folder / (stem + s)).is_file()), folder / (stem + ".png"))
+        samples.append(Sample(image, read_ldmks(ann), read_meta(folder / (stem + META_SUFFIX))))
+    return samples
+
+
+def read_300w(folder_or_list: Path | Iterable[Path]) -> list[Sample]:
+    """300-W faces: a folder (every ``.pts`` with its image) or a list of image or ``.pts`` paths."""
+    if isinstance(folder_or_list, (str, Path)):
+        folder = _require_dir(Path(folder_or_list), "300-W images and .pts files")
+        items = sorted(folder.glob("*.pts"))
+    else:
+        items = [Path(p) for p in folder_or_list]
+    samples = []
+    for item in items:
+        if item.suffix == ".pts":
+            pts = item
+            image = next((item.with_suffix(s) for s in IMAGE_SUFFIXES if item.with_suffix(s).is_file()), item.with_suffix(".jpg"))
+        else:
+            image, pts = item, item.with_suffix(".pts")
+        samples.append(Sample(image, read_pts(pts), {}))
+    return samples
+
+
+def read_negatives(folder_or_list: Path | Iterable[Path]) -> list[Sample]:
+    """Non-face images (for the face-score stage): a folder of images, a txt list, or a list of paths."""
+    if isinstance(folder_or_list, (str, Path)):
+        source = Path(folder_or_list)
+        if source.is_file() and source.suffix == ".txt":
+            paths = [source.parent / p for p in _read_list(source)]
+        else:
+            paths = _images_in(_require_dir(source, "non-face images"))
+    else:
+        paths = [Path(p) for p in folder_or_list]
+    return [Sample(p, None, {}, is_face=False) for p in paths]
+
+
+# --------------------------------------------------------------------------- dataset YAML
+
+
+@dataclass
+class DatasetSpec:
+    """A parsed dataset YAML: where images live and, per split, the entries as written."""
+
+    path: Path
+    base: Path
+    splits: dict[str, list[tuple[Path, str]]]  # split -> [(resolved image path, "file:line" origin)]
+    negatives: dict[str, list[tuple[Path, str]]]  # split (or "all") -> entries
+
+
+def _read_list(path: Path) -> list[str]:
+    return [ln for ln in _read_lines_numbered(path) if ln]
+
+
+def _entries(value, yaml_path: Path, base: Path, key: str) -> list[tuple[Path, str]]:
+    """Resolve one split value (txt list, folder, or inline list) to (image path, origin) pairs."""
+    if isinstance(value, str):
+        listed = Path(value)
+        candidates = [listed] if listed.is_absolute() else [yaml_path.parent / listed, base / listed]
+        found = next((c for c in candidates if c.exists()), None)
+        if found is None:
+            raise DatasetError(f"{yaml_path}: '{key}' names {value}, which does not exist (looked beside the YAML and in "
+                               f"base_path {base}); fix the path")
+        if found.is_dir():
+            return [(p, f"{found}") for p in _images_in(found)]
+        return [(base / line, f"{found}:{i}") for i, line in enumerate(_read_lines_numbered(found), 1) if line]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [(base / v, f"{yaml_path}:{key}[{i}]") for i, v in enumerate(value)]
+    kind = type(value).__name__
+    raise DatasetError(f"{yaml_path}: '{key}' must be a txt list, a folder or a list of image paths, not {kind}; fix the YAML")
+
+
+def _read_lines_numbered(path: Path) -> list[str]:
+    """Lines with comments and blanks blanked (kept so that line numbers in problems are right)."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read the list ({e.strerror or e}); check the path in the dataset YAML") from None
+    return ["" if ln.lstrip().startswith("#") else ln.strip() for ln in lines]
+
+
+def parse_dataset_yaml(path: Path) -> DatasetSpec:
+    """Parse a dataset YAML into resolved entries; raises DatasetError with a one-line reason."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: dataset YAML not found; give the path of a file with base_path and train/val/test lists")
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise DatasetError(f"{path}: not valid YAML ({first}); fix the file") from None
+    if not isinstance(doc, dict):
+        raise DatasetError(f"{path}: a dataset YAML must be a mapping with base_path and train/val/test; fix the file")
+    base = Path(str(doc.get("base_path", ".")))
+    base = base if base.is_absolute() else (path.parent / base)
+    splits = {s: _entries(doc[s], path, base, s) for s in SPLITS if doc.get(s) is not None}
+    negatives: dict[str, list[tuple[Path, str]]] = {}
+    neg = doc.get("negatives")
+    if isinstance(neg, dict):
+        negatives = {s: _entries(v, path, base, f"negatives.{s}") for s, v in neg.items() if v is not None}
+    elif neg is not None:
+        negatives = {"all": _entries(neg, path, base, "negatives")}
+    if not splits and not negatives:
+        raise DatasetError(f"{path}: no train, val, test or negatives entry; add at least one split")
+    return DatasetSpec(path, base, splits, negatives)
+
+
+def negatives_for(spec: DatasetSpec, split: str) -> list[tuple[Path, str]]:
+    """Negatives that belong to ``split``: its own list, or the shared list (train only, so val stays clean)."""
+    if split in spec.negatives:
+        return spec.negatives[split]
+    return spec.negatives.get("all", []) if split == "train" else []
+
+
+def load_dataset_yaml(path: Path, split: str, negatives: bool = False, skip_bad: bool = False) -> list[Sample]:
+    """Samples of one split of a dataset YAML.
+
+    ``negatives=True`` appends the split's non-face images (is_face=False). ``split="negatives"``
+    returns only the negatives of every split. Unreadable annotations raise DatasetError unless
+    ``skip_bad`` (then they are left out); images are not opened here (``zoo data check`` does).
+    """
+    spec = parse_dataset_yaml(path)
+    if split == "negatives":
+        return [Sample(p, None, {}, is_face=False) for entries in spec.negatives.values() for p, _ in entries]
+    if split not in spec.splits and not (negatives and negatives_for(spec, split)):
+        have = ", ".join(spec.splits) or "none"
+        raise DatasetError(f"{path}: no '{split}' split (it has: {have}); pick one of those or add it to the YAML")
+    samples = []
+    for image, origin in spec.splits.get(split, []):
+        try:
+            samples.append(load_face(image))
+        except DatasetError as e:
+            if not skip_bad:
+                raise DatasetError(f"{e} (listed at {origin}; run `zoo data check {path}`)") from None
+    if negatives:
+        samples += [Sample(p, None, {}, is_face=False) for p, _ in negatives_for(spec, split)]
+    return samples
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def image_problem(path: Path) -> tuple[str | None, tuple[int, int] | None]:
+    """(what is wrong or None, (w, h) when decodable) for one image file; never raises."""
+    import cv2
+
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        return "missing image", None
+    except OSError as e:
+        return f"unreadable image ({e.strerror or e})", None
+    if not data:
+        return "empty image file", None
+    suffix = Path(path).suffix.lower()
+    if suffix == ".png" and b"IEND" not in data[-32:]:
+        return "truncated PNG (no IEND chunk at the end)", None
+    if suffix in (".jpg", ".jpeg") and b"\xff\xd9" not in data[-64:]:
+        return "truncated JPEG (no end-of-image marker)", None
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        return "unreadable image (OpenCV cannot decode it)", None
+    return None, (image.shape[1], image.shape[0])
+
+
+def points_problem(points: np.ndarray, size: tuple[int, int] | None, far: float = 0.25) -> str | None:
+    """What is wrong with a face's points: count, NaN/inf, or more than ``far`` of the image size outside it."""
+    if len(points) not in (68, 70):
+        return f"wrong point count: {len(points)} (expected 68 or 70)"
+    if not np.isfinite(points).all():
+        bad = int((~np.isfinite(points)).any(axis=1).sum())
+        return f"{bad} point(s) are NaN or infinite"
+    if size is not None:
+        w, h = size
+        lo = np.array([-far * w, -far * h])
+        hi = np.array([(1 + far) * w, (1 + far) * h])
+        outside = ((points < lo) | (points > hi)).any(axis=1)
+        if outside.any():
+            k = int(np.argmax(outside))
+            return (f"{int(outside.sum())} point(s) far outside the {w}x{h} image "
+                    f"(e.g. point {k} at {points[k, 0]:.1f},{points[k, 1]:.1f})")
+    return None
+
+
+def _check_entry(image: Path, is_face: bool) -> list[str]:
+    problems = []
+    try:
+        what, size = image_problem(image)
+        if what:
+            problems.append(f"{image}: {what}")
+        if is_face:
+            ann = annotation_path(image)
+            if ann is None:
+                problems.append(f"{image}: no landmarks beside it ({image.stem}{LDMKS_SUFFIX} or {image.stem}.pts)")
+            else:
+                what = points_problem(read_annotation(ann), size)
+                if what:
+                    problems.append(f"{ann}: {what}")
+                read_meta(image.with_name(image.stem + META_SUFFIX))
+    except DatasetError as e:
+        problems.append(str(e))
+    except Exception as e:  # a checker reports, it never crashes
+        problems.append(f"{image}: cannot check ({type(e).__name__}: {e})")
+    return problems
+
+
+def check_dataset(path: Path, progress: bool = False) -> tuple[dict[str, int], list[str]]:
+    """Count the entries of every split and list every problem, one line each ("file: what is wrong").
+
+    Checks each image decodes completely, each face has 68 or 70 finite points not far outside
+    its image, and no image is listed twice (within a split or across splits). Never raises for
+    a bad entry; a YAML that cannot be parsed raises DatasetError.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    spec = parse_dataset_yaml(path)
+    jobs: list[tuple[Path, bool]] = []
+    counts: dict[str, int] = {}
+    problems: list[str] = []
+    seen: dict[Path, str] = {}
+    groups = [(s, e, True) for s, e in spec.splits.items()] + [(f"negatives:{s}", e, False) for s, e in spec.negatives.items()]
+    for name, entries, is_face in groups:
+        counts[name] = len(entries)
+        for image, origin in entries:
+            key = Path(image).resolve()
+            if key in seen:
+                problems.append(f"{origin}: duplicate entry {image} (already listed at {seen[key]})")
+                continue
+            seen[key] = origin
+            jobs.append((image, is_face))
+    with ThreadPoolExecutor(max_workers=2) as pool:  # cv2 decodes without the GIL
+        results = pool.map(lambda job: _check_entry(*job), jobs)
+        if progress:
+            from rich.progress import track
+
+            results = track(results, total=len(jobs), description="checking", transient=True)
+        for found in results:
+            problems.extend(found)
+    return counts, problems
