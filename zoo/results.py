@@ -1,0 +1,293 @@
+"""The results tables (results/*.csv): schema, safe writers, readers and model selection.
+
+The CSVs are the single source of the README tables and of the tracker's ``--budget-ms``
+choice, so writers must never lose or half-write a row: every write takes an exclusive
+``fcntl`` lock on a sidecar ``.lock`` file, re-reads the table under the lock, replaces rows
+with the same key, writes a temp file in the same folder and renames it over the old one.
+Two processes appending at once therefore serialise instead of overwriting each other.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import os
+import platform
+import re
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+#: results/latency.csv: DESIGN.md section 6 columns, then what a reader needs to trust a number.
+LATENCY_COLUMNS: tuple[str, ...] = (
+    "host", "cpu", "cores", "os", "backend", "backend_version", "variant", "precision", "threads", "batch",
+    "input_size", "p50_ms", "p90_ms", "p99_ms", "mean_ms", "runs", "artifact_sha256", "zoo_version", "date",
+    # additions: spread, what was timed, model size/cost, peer rows, rows without a number
+    "min_ms", "std_ms", "device", "task", "size_bytes", "params", "flops", "peer", "status", "checkpoint_sha256",
+)
+LATENCY_KEY: tuple[str, ...] = ("host", "backend", "device", "variant", "precision", "threads", "batch", "input_size", "task")
+
+#: results/accuracy.csv: DESIGN.md section 6 columns, then face counts per yaw bin and provenance.
+ACCURACY_COLUMNS: tuple[str, ...] = (
+    "variant", "checkpoint_sha256", "backend", "precision", "dataset", "split", "images", "nme", "nme_yaw_le30",
+    "nme_yaw_30_40", "nme_yaw_gt40", "auc10", "fr10", "zoo_version", "date",
+    "faces_yaw_le30", "faces_yaw_30_40", "faces_yaw_gt40", "points", "yaw_source", "crop", "peer", "artifact_sha256",
+)
+ACCURACY_KEY: tuple[str, ...] = ("variant", "checkpoint_sha256", "backend", "precision", "dataset", "split")
+
+#: results/tracking.csv: the tracking benchmark (written by the tracker's benchmark).
+TRACKING_COLUMNS: tuple[str, ...] = (
+    "host", "cpu", "cores", "os", "backend", "variant", "precision", "threads", "detector", "video", "frames",
+    "faces", "fps", "p50_frame_ms", "p90_frame_ms", "p50_landmark_ms", "detector_ms", "jitter_px", "zoo_version", "date",
+)
+TRACKING_KEY: tuple[str, ...] = ("host", "backend", "variant", "precision", "threads", "detector", "video")
+
+TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "latency": (LATENCY_COLUMNS, LATENCY_KEY),
+    "accuracy": (ACCURACY_COLUMNS, ACCURACY_KEY),
+    "tracking": (TRACKING_COLUMNS, TRACKING_KEY),
+}
+
+#: Columns read back as numbers (everything else stays a string; empty cells become None).
+_INT_COLUMNS = {"cores", "threads", "batch", "input_size", "runs", "size_bytes", "params", "flops", "images", "frames",
+                "faces", "faces_yaw_le30", "faces_yaw_30_40", "faces_yaw_gt40", "points"}
+_FLOAT_COLUMNS = {"p50_ms", "p90_ms", "p99_ms", "mean_ms", "min_ms", "std_ms", "nme", "nme_yaw_le30", "nme_yaw_30_40",
+                  "nme_yaw_gt40", "auc10", "fr10", "fps", "p50_frame_ms", "p90_frame_ms", "p50_landmark_ms",
+                  "detector_ms", "jitter_px"}
+_BOOL_COLUMNS = {"peer"}
+
+#: The split model selection ranks accuracy on (the renderer's standard test split).
+SELECTION_DATASET = "synth"
+SELECTION_SPLIT = "test"
+
+
+class ResultsError(ValueError):
+    """A results file that cannot be read or a row that does not fit its table."""
+
+
+def results_dir() -> Path:
+    """Where results/*.csv live: $ZOO_RESULTS, else the checkout's results/ folder, else ./results."""
+    env = os.environ.get("ZOO_RESULTS")
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").is_file():
+        return checkout / "results"
+    return Path.cwd() / "results"
+
+
+def table_path(name: str, root: Path | None = None) -> Path:
+    if name not in TABLES:
+        raise ResultsError(f"unknown results table {name!r}; known: {', '.join(TABLES)}")
+    return (root or results_dir()) / f"{name}.csv"
+
+
+# --------------------------------------------------------------------------- host identity
+@dataclass(frozen=True)
+class Host:
+    """The machine a number was measured on; ``name`` is the stable label rows are grouped by."""
+
+    name: str
+    cpu: str
+    cores: int
+    os: str
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown cpu"
+
+
+@cache
+def current_host() -> Host:
+    """This machine: CPU model from /proc/cpuinfo, logical cores, OS. Hostnames are random in
+    containers, so the label is built from the hardware: e.g. ``amd-epyc-2c``."""
+    cpu = _cpu_model()
+    cores = os.cpu_count() or 1
+    system = platform.system()
+    if system == "Linux":
+        try:
+            release = platform.freedesktop_os_release()
+            system = release.get("PRETTY_NAME", system)
+        except OSError:
+            pass
+    slug = re.sub(r"\((r|tm)\)|cpu|processor|@.*$|\d+-core", "", cpu, flags=re.I)
+    slug = re.sub(r"[^a-z0-9]+", "-", slug.lower()).strip("-") or "cpu"
+    name = os.environ.get("ZOO_HOST") or f"{slug}-{cores}c"
+    return Host(name=name, cpu=cpu, cores=cores, os=f"{system} ({platform.machine()})")
+
+
+# --------------------------------------------------------------------------- writing
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _read_raw(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    if not path.is_file() or path.stat().st_size == 0:
+        return [], []
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        return list(reader.fieldnames or []), [dict(r) for r in reader]
+
+
+def upsert_rows(csv_path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], key_columns: Sequence[str],
+                columns: Sequence[str] | None = None) -> Path:
+    """Add ``rows`` to a CSV, replacing existing rows whose ``key_columns`` match; returns the path.
+
+    Atomic (temp file + rename) and serialised across processes with an exclusive lock on
+    ``<csv>.lock``. Columns: ``columns`` (or the known schema for latency/accuracy/tracking), then
+    any extra column already in the file or in the rows, so nothing a newer writer added is lost.
+    """
+    path = Path(csv_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [dict(r) for r in rows]
+    for r in rows:
+        missing = [k for k in key_columns if k not in r]
+        if missing:
+            raise ResultsError(f"{path.name}: a row lacks key column(s) {', '.join(missing)}")
+    if columns is None:
+        columns = TABLES.get(path.stem, ((), ()))[0]
+    lock_path = path.with_name(path.name + ".lock")
+    with open(lock_path, "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            old_columns, old_rows = _read_raw(path)
+            order = list(columns)
+            for c in [*old_columns, *(k for r in rows for k in r)]:
+                if c not in order:
+                    order.append(c)
+            new = [{c: _cell(r.get(c)) for c in order} for r in rows]
+            new_keys = {tuple(r[k] for k in key_columns) for r in new}
+            kept = [{c: r.get(c, "") or "" for c in order} for r in old_rows
+                    if tuple(r.get(k, "") for k in key_columns) not in new_keys]
+            _atomic_write_csv(path, order, kept + new)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return path
+
+
+def _atomic_write_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, str]]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(columns), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_table(name: str, rows: Iterable[Mapping[str, Any]], root: Path | None = None) -> Path:
+    """Upsert rows into one of the known tables (latency, accuracy, tracking) with its key."""
+    path = table_path(name, root)
+    columns, key = TABLES[name]
+    return upsert_rows(path, rows, key, columns)
+
+
+# --------------------------------------------------------------------------- reading
+def _typed(column: str, value: str | None) -> Any:
+    if value is None or value == "":
+        return None
+    try:
+        if column in _INT_COLUMNS:
+            return int(float(value))
+        if column in _FLOAT_COLUMNS:
+            return float(value)
+    except ValueError:
+        return value
+    if column in _BOOL_COLUMNS:
+        return value.strip().lower() in ("true", "1", "yes")
+    return value
+
+
+def read_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Rows of a results CSV with numbers as numbers and empty cells as None ([] when absent)."""
+    _, rows = _read_raw(Path(path))
+    return [{k: _typed(k, v) for k, v in r.items()} for r in rows]
+
+
+def read_table(name: str, root: Path | None = None) -> list[dict[str, Any]]:
+    """Rows of results/<name>.csv (latency, accuracy or tracking), typed; [] when the file is absent."""
+    return read_csv(table_path(name, root))
+
+
+# --------------------------------------------------------------------------- model selection
+@dataclass
+class ModelChoice:
+    """What ``select_model`` picked (variant None when nothing fits) and why, in a sentence."""
+
+    variant: str | None
+    backend: str
+    precision: str | None = None
+    threads: int | None = None
+    p50_ms: float | None = None
+    nme: float | None = None
+    reason: str = ""
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+
+
+def select_model(budget_ms: float, backend: str, host: str | None = None, root: Path | None = None,
+                 include_peers: bool = False) -> ModelChoice:
+    """The most accurate variant (NME on the synth test split) whose measured p50 on ``host`` and
+    ``backend`` fits ``budget_ms``.
+
+    Ties and variants without an accuracy row fall back to the fastest. The reason says which
+    rows were considered, and says plainly when this host has no latency rows at all, so the
+    tracker can print it instead of silently picking a default.
+    """
+    host = host or current_host().name
+    latency = [r for r in read_table("latency", root) if r.get("p50_ms") is not None and (r.get("task") or "latency") == "latency"
+               and (include_peers or not r.get("peer"))]
+    on_host = [r for r in latency if r.get("host") == host]
+    if not on_host:
+        hosts = sorted({str(r.get("host")) for r in latency})
+        known = f" (rows exist for: {', '.join(hosts)})" if hosts else ""
+        return ModelChoice(None, backend, reason=f"no latency rows for host {host!r} in results/latency.csv{known}; "
+                                                 f"run `zoo bench --backend {backend}` on this machine first")
+    rows = [r for r in on_host if r.get("backend") == backend]
+    if not rows:
+        have = sorted({str(r["backend"]) for r in on_host})
+        return ModelChoice(None, backend, reason=f"host {host!r} has no {backend} rows (it has: {', '.join(have)})")
+    fastest: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r["variant"] not in fastest or r["p50_ms"] < fastest[r["variant"]]["p50_ms"]:
+            fastest[r["variant"]] = r
+    fits = [r for r in fastest.values() if r["p50_ms"] <= budget_ms]
+    if not fits:
+        best = min(fastest.values(), key=lambda r: r["p50_ms"])
+        return ModelChoice(None, backend, reason=f"nothing fits {budget_ms:g} ms on {host}/{backend}: the fastest is "
+                                                 f"{best['variant']} at {best['p50_ms']:.3f} ms p50")
+    accuracy = {}
+    for r in read_table("accuracy", root):
+        if r.get("dataset") == SELECTION_DATASET and r.get("split") == SELECTION_SPLIT and r.get("nme") is not None \
+                and r.get("precision") in (None, "fp32"):
+            v = r["variant"]
+            accuracy[v] = min(accuracy.get(v, float("inf")), r["nme"])
+    scored = sorted(fits, key=lambda r: (accuracy.get(r["variant"], float("inf")), r["p50_ms"]))
+    pick = scored[0]
+    nme = accuracy.get(pick["variant"])
+    why = (f"most accurate of {len(fits)} variant(s) within {budget_ms:g} ms on {host}/{backend}: "
+           f"NME {nme:.2f}% on {SELECTION_DATASET} {SELECTION_SPLIT}" if nme is not None else
+           f"no accuracy rows on {SELECTION_DATASET} {SELECTION_SPLIT} for the {len(fits)} variant(s) that fit "
+           f"{budget_ms:g} ms on {host}/{backend}, so the fastest")
+    why += f", p50 {pick['p50_ms']:.3f} ms ({pick['precision']}, {pick['threads']} thread(s))"
+    return ModelChoice(pick["variant"], backend, pick.get("precision"), pick.get("threads"), pick["p50_ms"], nme, why,
+                       candidates=scored)
