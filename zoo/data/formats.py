@@ -323,12 +323,10 @@ def image_problem(path: Path) -> tuple[str | None, tuple[int, int] | None]:
         return f"unreadable image ({e.strerror or e})", None
     if not data:
         return "empty image file", None
-    suffix = Path(path).suffix.lower()
-    if suffix == ".png" and b"IEND" not in data[-32:]:
-        return "truncated PNG (no IEND chunk at the end)", None
-    if suffix in (".jpg", ".jpeg") and b"\xff\xd9" not in data[-64:]:
-        return "truncated JPEG (no end-of-image marker)", None
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    png_cut = data[:4] == b"\x89PNG" and b"IEND" not in data[-32:]
+    if png_cut or (data[:2] == b"\xff\xd8" and b"\xff\xd9" not in data[-64:]):
+        return "truncated image (the file ends before the image does)", None
     if image is None:
         return "unreadable image (OpenCV cannot decode it)", None
     return None, (image.shape[1], image.shape[0])
