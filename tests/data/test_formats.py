@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import face_points, write_300w, write_fs
+from datafiles import face_points, write_300w, write_fs
 
 from zoo.data.formats import (
     DatasetError,
