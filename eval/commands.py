@@ -1,7 +1,109 @@
-"""CLI commands of this area; ``zoo.cli`` calls ``register(app)``."""
+"""``zoo eval``: NME by yaw, AUC/FR at 10% and a CED plot for any model on any backend; ``zoo.cli`` calls ``register(app)``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from eval.harness import RESAMPLE
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9.+-]+", "_", text).strip("_")
+
+
+def evaluate_cmd(
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="synth, facesynthetics, 300w or a YAML path.")] = "synth",
+    root: Annotated[Path | None, typer.Option(help="Folder of FaceSynthetics or 300-W data.")] = None,
+    variant: Annotated[str | None, typer.Option("--variant", "-v", help="Registered variant with shipped weights.")] = None,
+    checkpoint: Annotated[Path | None, typer.Option("--checkpoint", "-c", help="zoo checkpoint to evaluate.")] = None,
+    artifact: Annotated[Path | None, typer.Option("--artifact", "-a", help="Exported artifact (manifest names backend).")] = None,
+    peer: Annotated[str | None, typer.Option("--peer", help="fdfat-lw, fdfat-lwcsp or an fdfat best.pt path.")] = None,
+    backend: Annotated[str, typer.Option("--backend", "-b", help="Backend to run the model on.")] = "onnx",
+    precision: Annotated[str, typer.Option("--precision", "-p", help="fp32, fp16 or int8.")] = "fp32",
+    split: Annotated[str, typer.Option(help="Split of a dataset YAML (synth: test).")] = "test",
+    threads: Annotated[int, typer.Option(help="Runtime threads.")] = 1,
+    batch: Annotated[int, typer.Option(help="Faces per runtime call.")] = 32,
+    limit: Annotated[int | None, typer.Option(help="Evaluate only the first N faces (quick checks; not recorded).")] = None,
+    per_image: Annotated[Path | None, typer.Option("--per-image", help="Write one CSV line per face here.")] = None,
+    resample: Annotated[str, typer.Option(help="Crop resampling: zoo (deployed, anti-aliased) or plain (one bilinear "
+                                                "warp: the protocol of ../shared/data/real's reference figures).")] = "zoo",
+    out: Annotated[Path | None, typer.Option(help="Results folder (default: the checkout's results/).")] = None,
+    record: Annotated[bool, typer.Option(help="Upsert the row into results/accuracy.csv.")] = True,
+) -> None:
+    """Crop every face with the deterministic inference crop (1.5x landmark box, centred), run the model and
+    report NME (% inter-ocular, points 36/45) overall and by |yaw| <=30 / 30-40 / >40, AUC and FR at 10%."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from eval.datasets import EvalDatasetError, load_faces
+    from eval.harness import crop_protocol, evaluate, write_per_image
+    from eval.metrics import summarize
+    from eval.plots import ced_plot
+    from eval.runner import RunnerError, open_runner
+    from zoo import __version__
+    from zoo.cli import console, fail
+    from zoo.results import results_dir, write_table
+
+    if sum(x is not None for x in (variant, checkpoint, artifact, peer)) != 1:
+        fail("give exactly one of --variant, --checkpoint, --artifact or --peer")
+    if resample not in RESAMPLE:
+        fail(f"--resample must be one of {', '.join(RESAMPLE)}")
+    try:
+        label, split_label, samples = load_faces(dataset, root, split)
+    except EvalDatasetError as e:
+        fail(str(e))
+    faces = [s for s in samples if s.is_face and s.landmarks is not None]
+    if not faces:
+        fail(f"dataset {label!r} split {split_label!r} has no annotated faces")
+    if limit:
+        faces = faces[:limit]
+    try:
+        runner = open_runner(variant=variant, checkpoint=checkpoint, artifact=artifact, peer=peer, backend=backend,
+                             precision=precision, threads=threads)
+    except RunnerError as e:
+        fail(str(e))
+    console.print(f"{runner.label} on {runner.backend} {runner.precision}: {len(faces)} faces of {label} ({split_label}), "
+                  f"crop {crop_protocol(resample)}, {runner.input_size}px")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("evaluating", total=len(faces))
+        result = evaluate(faces, runner.run, runner.input_size, batch, resample, advance=lambda n: progress.advance(task, n))
+    summary = summarize(result.nme, result.yaw)
+
+    t = Table(title=f"{runner.label} / {label} {split_label} ({result.points} points, yaw from {result.yaw_source})")
+    for col in ("faces", "NME %", "|yaw|<=30", "30-40", ">40", "AUC@10", "FR@10 %"):
+        t.add_column(col, justify="right")
+    cell = [f"{summary.nme_by_yaw[b]:.3f} ({summary.faces_by_yaw[b]})" if b in summary.nme_by_yaw else "-"
+            for b in ("le30", "30_40", "gt40")]
+    t.add_row(str(summary.faces), f"{summary.nme:.3f}", *cell, f"{summary.auc10:.4f}", f"{100 * summary.fr10:.2f}")
+    console.print(t)
+
+    base = out or results_dir()
+    name = _slug(f"{label}-{split_label}-{runner.label}-{runner.backend}-{runner.precision}")
+    png = ced_plot({f"{runner.label} {runner.backend} {runner.precision}": result.nme}, base / "plots" / f"ced-{name}.png",
+                   title=f"CED on {label} ({split_label}), {len(faces)} faces, crop {crop_protocol(resample)}")
+    console.print(f"CED plot: {png}")
+    if per_image:
+        console.print(f"per-image CSV: {write_per_image(per_image, result)}")
+    if limit or not record:
+        console.print("not recorded in results/accuracy.csv" + (" (--limit)" if limit else ""))
+        return
+    row = {"variant": runner.label, "checkpoint_sha256": runner.checkpoint_sha256, "backend": runner.backend,
+           "precision": runner.precision, "dataset": label, "split": split_label, "zoo_version": __version__,
+           "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "points": result.points,
+           "yaw_source": result.yaw_source, "crop": crop_protocol(resample), "peer": runner.peer,
+           "artifact_sha256": runner.artifact_sha256, **summary.to_row()}
+    if resample != "zoo":
+        row["dataset"] = f"{label}@{resample}"  # a different protocol is a different row, not a replacement
+    console.print(f"upserted into {write_table('accuracy', [row], out)}")
+
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the ``zoo`` app (none yet)."""
+    """Add ``zoo eval``."""
+    app.command("eval")(evaluate_cmd)

@@ -1,0 +1,169 @@
+"""What the harnesses measure: a model source (variant, checkpoint or fdfat peer) and its
+exported artifacts, cached by checkpoint sha256, backend and precision.
+
+Both harnesses go through ``zoo.backends.get_backend(name).export/load`` so every backend is
+measured and evaluated the same way. A plain variant name gets random-initialised weights
+(seed 0, saved once as a checkpoint in the cache): latency does not depend on the weights.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PEER_NAMES = {"LWModel": "fdfat-lw", "LWCSPModel": "fdfat-lwcsp"}
+
+
+def cache_root() -> Path:
+    """``zoo.data.cache_dir()`` ($ZOO_CACHE or ~/.cache/zoo)."""
+    try:
+        from zoo.data import cache_dir
+
+        return cache_dir()
+    except ImportError:  # pragma: no cover - the data package always has it now
+        return Path(os.environ.get("ZOO_CACHE", Path.home() / ".cache" / "zoo")).expanduser()
+
+
+def shared_dir() -> Path:
+    """../shared beside the checkout (fdfat peers, real photos), or $ZOO_SHARED."""
+    env = os.environ.get("ZOO_SHARED")
+    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@dataclass
+class ModelSource:
+    """A model to export: ``label`` is the row's variant column (``fdfat-lw`` for a peer)."""
+
+    label: str
+    checkpoint: Path
+    sha256: str
+    peer: bool = False
+    random_init: bool = False
+    origin: str = ""
+
+    def load(self):
+        """The network with its weights, in eval mode (torch is imported only here)."""
+        from zoo.engine.checkpoint import load_checkpoint
+
+        return load_checkpoint(self.checkpoint).build()
+
+    @property
+    def spec(self):
+        from zoo.engine.checkpoint import load_checkpoint
+
+        return load_checkpoint(self.checkpoint).spec
+
+
+def from_variant(name: str) -> ModelSource:
+    """A registered variant with random weights (seed 0), saved once into the cache."""
+    import torch
+
+    from zoo.architectures import create_model, get_spec
+    from zoo.engine.checkpoint import save_checkpoint, sha256_file
+
+    get_spec(name)  # raises UnknownVariantError with suggestions
+    path = cache_root() / "bench-init" / f"{name}.pt"
+    if not path.is_file():
+        torch.manual_seed(0)
+        model = create_model(name).eval()
+        save_checkpoint(path, model, meta={"training_data": None, "note": "random init (seed 0) for latency only"})
+    return ModelSource(name, path, sha256_file(path), random_init=True, origin="random init, seed 0")
+
+
+def from_checkpoint(path: Path, label: str | None = None) -> ModelSource:
+    """A zoo checkpoint; the label is its variant name unless given."""
+    from zoo.engine.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(path)
+    return ModelSource(label or ckpt.spec.name, Path(path), ckpt.sha256 or "", origin=str(path))
+
+
+def peer_label(best_pt: Path, family: str | None = None) -> str:
+    """``fdfat-lw`` / ``fdfat-lwcsp`` from fdfat's folder name (or the imported family)."""
+    folder = best_pt.parent.name
+    for prefix, label in sorted(PEER_NAMES.items(), key=lambda kv: -len(kv[0])):
+        if folder.startswith(prefix):
+            return label
+    return f"fdfat-{family}" if family else f"fdfat-{re.sub(r'[^a-z0-9]+', '-', folder.lower()).strip('-')}"
+
+
+def from_peer(path: Path) -> ModelSource:
+    """An fdfat ``best.pt`` imported (once, cached by the file's sha256) into a zoo checkpoint."""
+    from zoo.engine.checkpoint import load_checkpoint, sha256_file
+    from zoo.engine.fdfat_import import import_fdfat
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no fdfat checkpoint there; give the path of fdfat's best.pt")
+    out = cache_root() / "peers" / f"{sha256_file(path)[:16]}.pt"
+    if not out.is_file():
+        import_fdfat(path, out)
+    ckpt = load_checkpoint(out)
+    return ModelSource(peer_label(path, ckpt.spec.family), out, ckpt.sha256 or sha256_file(out), peer=True, origin=str(path))
+
+
+def discover_peers(root: Path | None = None) -> list[Path]:
+    """fdfat's published checkpoints under ../shared/peers/fdfat (empty when absent)."""
+    root = root or shared_dir() / "peers" / "fdfat"
+    return sorted(root.glob("*/best.pt")) if root.is_dir() else []
+
+
+def resolve_peer(name_or_path: str) -> ModelSource:
+    """``fdfat-lw`` / ``fdfat-lwcsp`` (found under ../shared) or a path to a best.pt."""
+    if Path(name_or_path).is_file():
+        return from_peer(Path(name_or_path))
+    found = {peer_label(p): p for p in discover_peers()}
+    if name_or_path not in found:
+        have = ", ".join(found) or f"none: {shared_dir() / 'peers' / 'fdfat'} is absent"
+        raise FileNotFoundError(f"unknown peer {name_or_path!r}; known peers: {have}; or give the path of a best.pt")
+    return from_peer(found[name_or_path])
+
+
+# --------------------------------------------------------------------------- artifacts
+def artifact_dir(source: ModelSource, backend: str, precision: str) -> Path:
+    return cache_root() / "artifacts" / source.sha256[:16] / f"{backend}-{precision}"
+
+
+def calibration_batch(input_size: int, count: int = 32) -> np.ndarray:
+    """Crops for int8 calibration: the renderer's standard data set when it is available (real
+    face statistics matter for activation ranges), else a fixed smooth random batch."""
+    try:
+        from zoo.data.synth import default_dataset
+
+        from zoo.data.dataset import LandmarkDataset
+        from zoo.data.formats import load_dataset_yaml
+
+        samples = [s for s in load_dataset_yaml(default_dataset(), "val") if s.is_face][:count]
+        ds = LandmarkDataset(samples, input_size, train=False, flip=False)
+        return np.stack([np.asarray(ds[i]["image"]) for i in range(len(ds))]).astype(np.float32)
+    except Exception:  # noqa: BLE001 - calibration must not block a latency run; say so in the manifest
+        rng = np.random.default_rng(0)
+        low = rng.uniform(-1, 1, size=(count, 3, 8, 8)).astype(np.float32)
+        return np.repeat(np.repeat(low, input_size // 8 + 1, axis=2), input_size // 8 + 1, axis=3)[:, :, :input_size, :input_size]
+
+
+def ensure_artifact(source: ModelSource, backend: str, precision: str,
+                    calib: Callable[[int], np.ndarray] = calibration_batch) -> Any:
+    """The exported artifact for (source, backend, precision), exported only when not cached."""
+    from zoo.backends import get_backend, load_artifact
+
+    out = artifact_dir(source, backend, precision)
+    marker = out / "artifact.path"  # written after a complete export; names the artifact file
+    if marker.is_file():
+        try:
+            artifact = load_artifact(Path(marker.read_text().strip()))
+            if Path(artifact.path).exists():
+                return artifact
+        except Exception:  # noqa: BLE001 - a stale or half-written cache entry is simply rebuilt
+            pass
+    model = source.load()
+    data = calib(model.spec.input_size) if precision == "int8" else None
+    artifact = get_backend(backend).export(model, out, precision, data)
+    marker.write_text(str(artifact.path))
+    return artifact

@@ -1,0 +1,75 @@
+"""Open the model ``zoo eval`` scores: a variant's shipped weights, a checkpoint, an fdfat peer or an
+artifact, always run through ``zoo.backends`` (so a backend's parity loss shows up as NME)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class RunnerError(ValueError):
+    """A model argument that cannot be opened; one line saying why."""
+
+
+@dataclass
+class Runner:
+    label: str
+    backend: str
+    precision: str
+    input_size: int
+    run: Callable[[np.ndarray], dict[str, np.ndarray]]
+    checkpoint_sha256: str = ""
+    artifact_sha256: str = ""
+    peer: bool = False
+
+
+def shipped_weights(variant: str) -> Path:
+    """``zoo/weights/<variant>.pt``: a registered variant means its shipped trained weights."""
+    import zoo
+
+    path = Path(zoo.__file__).parent / "weights" / f"{variant}.pt"
+    if not path.is_file():
+        have = sorted(p.stem for p in path.parent.glob("*.pt"))
+        raise RunnerError(f"variant {variant!r} has no shipped weights (zoo/weights has: {', '.join(have) or 'none'}); "
+                          "give --checkpoint PATH for trained weights")
+    return path
+
+
+def _input_size(artifact, fallback: int = 96) -> int:
+    shape = (artifact.manifest or {}).get("input_shape") or (artifact.manifest or {}).get("input", {}).get("shape")
+    if isinstance(shape, (list, tuple)) and len(shape) == 4:
+        dims = [int(d) for d in shape if isinstance(d, int) and d > 3]
+        if dims:
+            return dims[-1]
+    return fallback
+
+
+def open_runner(*, variant: str | None = None, checkpoint: Path | None = None, artifact: Path | None = None,
+                peer: str | None = None, backend: str = "onnx", precision: str = "fp32", threads: int = 1) -> Runner:
+    """A Runner for exactly one of the four model arguments."""
+    from bench.artifacts import ensure_artifact, from_checkpoint, resolve_peer
+    from zoo.backends import MissingExtraError, get_backend, load_artifact
+    from zoo.engine.checkpoint import CheckpointError, sha256_file
+
+    try:
+        if artifact is not None:
+            art = load_artifact(Path(artifact))
+            m = art.manifest or {}
+            backend = m.get("backend", backend)
+            runtime = get_backend(backend).load(art, threads)
+            return Runner(m.get("variant") or Path(artifact).stem, backend, m.get("precision", precision), _input_size(art),
+                          runtime.run, m.get("checkpoint_sha256", ""), sha256_file(art.path) if Path(art.path).is_file() else "")
+        if peer is not None:
+            source = resolve_peer(peer)
+        else:
+            source = from_checkpoint(shipped_weights(variant) if variant else Path(checkpoint), label=variant)
+        art = ensure_artifact(source, backend, precision)
+        runtime = get_backend(backend).load(art, threads)
+        size = source.spec.input_size
+        sha = sha256_file(art.path) if Path(art.path).is_file() else ""
+        return Runner(source.label, backend, precision, size, runtime.run, source.sha256, sha, source.peer)
+    except (CheckpointError, FileNotFoundError, MissingExtraError, KeyError, ValueError) as e:
+        raise RunnerError(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
