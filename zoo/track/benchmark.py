@@ -1,0 +1,187 @@
+"""The tracking benchmark: track rendered clips with ground truth, score the tracks.
+
+Per sequence (one rendered scenario): NME per frame (mean and p95, % of the face's frontal
+inter-ocular distance), jitter on still segments (mean frame-to-frame landmark motion, %
+inter-ocular and px), ID switches, frames lost, and ms per frame by stage (crop, landmarks,
+filter, pose; the detector separately, amortised over frames since it runs in the background).
+Rows go to results/tracking.csv (``zoo.results`` schema plus these columns).
+
+Timing scope: ``p50_frame_ms`` is the tracker's main-thread update (crop + landmarks + score +
+filter + pose + association), without video decoding, drawing, or the detector itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .clips import SCENARIOS, read_ground_truth, render_clip
+from .detectors import Detector, InlineDetector
+from .tracker import STAGES, FrameResult, Tracker, TrackerConfig, iou_matrix
+
+#: Columns this benchmark adds to results/tracking.csv beyond ``zoo.results.TRACKING_COLUMNS``.
+EXTRA_COLUMNS = ("scenario", "seed", "filter", "nme_mean", "nme_p95", "jitter_iod", "id_switches", "frames_lost",
+                 "face_frames", "ms_crop", "ms_landmarks", "ms_filter", "ms_pose", "detector_ms_per_frame", "hog_recall")
+VISIBLE = 0.7  # a ground-truth face at least this visible must be tracked
+
+
+@dataclass
+class SequenceRun:
+    """A tracked sequence: the tracker's output and the ground truth, frame by frame."""
+
+    results: list[FrameResult] = field(default_factory=list)
+    truth: list[dict[str, Any]] = field(default_factory=list)
+    detector_calls: int = 0
+    detector_ms: float = 0.0
+
+
+def clip_frames(clip_dir: Path) -> Iterator[tuple[int, float, np.ndarray, dict[str, Any]]]:
+    """(index, t, rgb, ground truth) from a rendered clip folder, decoding its mp4."""
+    from .video import VideoSource
+
+    truth = read_ground_truth(clip_dir / "frames.jsonl")
+    source = VideoSource(str(clip_dir / "clip.mp4"))
+    try:
+        for frame, gt in zip(source, truth, strict=False):
+            yield frame.index, frame.t, frame.rgb, gt
+    finally:
+        source.close()
+
+
+def track_sequence(predictor: Any, detector: Detector | None, frames: Iterable[tuple[int, float, np.ndarray, dict]],
+                   config: TrackerConfig | None = None) -> SequenceRun:
+    """Run the tracker over (index, t, rgb, gt) frames; the detector runs inline (repeatable)."""
+    tracker = Tracker(predictor, InlineDetector(detector) if detector is not None else None, config)
+    run = SequenceRun()
+    for i, t, rgb, gt in frames:
+        for obj in (predictor, detector):
+            if hasattr(obj, "set_frame"):
+                obj.set_frame(gt)
+        run.results.append(tracker.update(rgb, i, t))
+        run.truth.append(gt)
+    run.detector_calls, run.detector_ms = tracker.stats["detector_calls"], tracker.stats["detector_ms"]
+    return run
+
+
+def _match(gt_faces: list[dict], faces: list) -> dict[int, Any]:
+    """Ground-truth id -> tracked face, by IoU of the crop boxes (Hungarian, IoU >= 0.3)."""
+    if not gt_faces or not faces:
+        return {}
+    iou = iou_matrix(np.array([g["box"] for g in gt_faces]), np.array([f.box for f in faces]))
+    rows, cols = linear_sum_assignment(-iou)
+    return {gt_faces[r]["id"]: faces[c] for r, c in zip(rows, cols, strict=True) if iou[r, c] >= 0.3}
+
+
+def score_sequence(run: SequenceRun) -> dict[str, Any]:
+    """NME (mean, p95), still-segment jitter, ID switches, frames lost and stage timings."""
+    nmes, jitter_iod, jitter_px = [], [], []
+    last_id: dict[int, int] = {}
+    prev: dict[int, tuple[int, np.ndarray]] = {}
+    switches = lost = face_frames = 0
+    for res, gt in zip(run.results, run.truth, strict=True):
+        match = _match(gt["faces"], res.faces)
+        for g in gt["faces"]:
+            face = match.get(g["id"])
+            if g.get("visible", 1.0) >= VISIBLE:
+                face_frames += 1
+                lost += face is None
+            if face is None:
+                prev.pop(g["id"], None)
+                continue
+            k = min(len(face.landmarks), len(g["landmarks"]))
+            err = np.linalg.norm(face.landmarks[:k] - g["landmarks"][:k], axis=1)
+            nmes.append(100.0 * float(err.mean()) / g["iod"])
+            if g["id"] in last_id and last_id[g["id"]] != face.id:
+                switches += 1
+            last_id[g["id"]] = face.id
+            if gt.get("still") and g["id"] in prev and prev[g["id"]][0] == face.id:
+                step = float(np.linalg.norm(face.landmarks[:k] - prev[g["id"]][1][:k], axis=1).mean())
+                jitter_px.append(step)
+                jitter_iod.append(100.0 * step / g["iod"])
+            prev[g["id"]] = (face.id, face.landmarks)
+    stage = {s: [float(r.timings[s] or 0.0) for r in run.results if r.faces] for s in STAGES}
+    total = [float(r.timings["total"]) for r in run.results if r.faces] or [0.0]
+    n = max(len(run.results), 1)
+    return {
+        "frames": len(run.results), "faces": max((len(g["faces"]) for g in run.truth), default=0),
+        "nme_mean": float(np.mean(nmes)) if nmes else None, "nme_p95": float(np.percentile(nmes, 95)) if nmes else None,
+        "jitter_iod": float(np.mean(jitter_iod)) if jitter_iod else None,
+        "jitter_px": float(np.mean(jitter_px)) if jitter_px else None,
+        "id_switches": switches, "frames_lost": lost, "face_frames": face_frames,
+        **{f"ms_{s}": float(np.median(v)) if v else 0.0 for s, v in stage.items()},
+        "p50_frame_ms": float(np.median(total)), "p90_frame_ms": float(np.percentile(total, 90)),
+        "p50_landmark_ms": float(np.median(stage["landmarks"])) if stage["landmarks"] else 0.0,
+        "fps": 1000.0 / max(float(np.mean(total)), 1e-6),
+        "detector_ms": run.detector_ms / run.detector_calls if run.detector_calls else None,
+        "detector_ms_per_frame": run.detector_ms / n,
+    }
+
+
+def hog_recall(clip_dir: Path, every: int = 5) -> float | None:
+    """How often dlib's HOG detector finds a clearly visible rendered face (every n-th frame)."""
+    from .detectors import HogDetector
+
+    hog, found, total = HogDetector(), 0, 0
+    for i, _, rgb, gt in clip_frames(clip_dir):
+        if i % every:
+            continue
+        faces = [g for g in gt["faces"] if g.get("visible", 1.0) >= VISIBLE]
+        if not faces:
+            continue
+        boxes = [hog.crop_box(d.box) for d in hog.detect(rgb)]
+        total += len(faces)
+        if boxes:
+            iou = iou_matrix(np.array([g["box"] for g in faces]), np.array(boxes))
+            found += int((iou.max(axis=1) >= 0.3).sum())
+    return found / total if total else None
+
+
+def ensure_clip(scenario: str, frames: int, seed: int, root: Path | None = None) -> Path:
+    """The rendered clip folder for (scenario, frames, seed), rendering it once into the cache."""
+    from zoo.data import cache_dir
+
+    folder = (root or cache_dir() / "clips") / f"{scenario}-n{frames}-s{seed}"
+    if not (folder / "frames.jsonl").is_file() or not (folder / "done").is_file():
+        render_clip(folder, frames, scenario, seed)
+        (folder / "done").write_text("ok\n")
+    return folder
+
+
+def run_tracking_benchmark(predictor: Any, variant: str, detector: str = "gt", scenarios: Iterable[str] = tuple(SCENARIOS),
+                           frames: int = 150, seed: int = 0, backend: str = "onnx", precision: str = "fp32",
+                           threads: int = 1, config: TrackerConfig | None = None, clips_root: Path | None = None,
+                           with_hog_recall: bool = True, progress: Any = None) -> list[dict[str, Any]]:
+    """Track every scenario and return one results/tracking.csv row per sequence.
+
+    ``detector`` is ``gt`` (tracks seeded from ground-truth boxes at ``detect_hz``: rendered faces
+    are drawn, and HOG often misses them, reported as ``hog_recall``) or any ``--detector`` spec.
+    """
+    from zoo import __version__
+    from zoo.results import current_host
+
+    from .detectors import make_detector
+    from .oracle import GroundTruthDetector
+
+    config = config or TrackerConfig()
+    host = current_host()
+    rows = []
+    for scenario in scenarios:
+        clip = ensure_clip(scenario, frames, seed, clips_root)
+        det = GroundTruthDetector() if detector == "gt" else make_detector(detector)
+        metrics = score_sequence(track_sequence(predictor, det, clip_frames(clip), config))
+        rows.append({
+            "host": host.name, "cpu": host.cpu, "cores": host.cores, "os": host.os, "backend": backend, "variant": variant,
+            "precision": precision, "threads": threads, "detector": detector, "video": f"synth:{scenario}:n{frames}:s{seed}",
+            "scenario": scenario, "seed": seed, "filter": config.filter, **metrics,
+            "hog_recall": hog_recall(clip) if with_hog_recall else None,
+            "zoo_version": __version__, "date": dt.date.today().isoformat(),
+        })
+        if progress is not None:
+            progress(scenario, rows[-1])
+    return rows
