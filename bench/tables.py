@@ -1,0 +1,236 @@
+"""README tables from results/*.csv (what ``nox -s tables`` runs).
+
+Each table replaces the text between ``<!-- zoo:table:NAME -->`` and ``<!-- /zoo:table:NAME -->``;
+nothing else in the README is touched. The output depends only on the CSVs, so running it twice
+changes nothing; a README without a marker is an error, not a silent skip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from zoo.results import read_table
+
+TABLE_NAMES = ("latency", "accuracy", "hardware")
+BACKEND_ORDER = ("torch", "onnx", "openvino", "tflite", "coreml")
+PRECISION_ORDER = ("fp32", "fp16", "int8")
+
+
+class TablesError(ValueError):
+    """A README that cannot be updated (missing or repeated markers)."""
+
+
+def _order(values: Iterable[str], order: Sequence[str]) -> list[str]:
+    return sorted(set(values), key=lambda v: (order.index(v) if v in order else len(order), v))
+
+
+def _variant_order(rows: Iterable[dict[str, Any]]) -> list[str]:
+    return sorted({r["variant"] for r in rows}, key=lambda v: (str(v).startswith("fdfat"), str(v)))
+
+
+def _name(row: dict[str, Any]) -> str:
+    return f"{row['variant']} *(fdfat)*" if row.get("peer") else f"`{row['variant']}`"
+
+
+def _md(header: Sequence[str], rows: Sequence[Sequence[str]], align: Sequence[str]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def _latency_rows(root: Path | None) -> list[dict[str, Any]]:
+    return [r for r in read_table("latency", root) if (r.get("task") or "latency") == "latency"]
+
+
+def _fmt_ms(v: float) -> str:
+    return f"{v:.2f}" if v >= 0.995 else f"{v:.3f}"
+
+
+#: The row every speed is compared with: fdfat's LW on ONNX Runtime, fp32, 1 thread (same host, same run).
+REFERENCE = ("fdfat-lw", "onnx", "fp32", 1)
+
+
+def reference_ms(rows: Sequence[dict[str, Any]]) -> float | None:
+    """p50 of the REFERENCE configuration among one host's rows (None when not measured)."""
+    for r in rows:
+        if (r["variant"], r["backend"], r["precision"], r["threads"]) == REFERENCE and r.get("p50_ms"):
+            return float(r["p50_ms"])
+    return None
+
+
+def fastest_cell(rows: Sequence[dict[str, Any]], ref_ms: float | None) -> str:
+    """``0.61 openvino int8 2t (0.74x)``: a variant's fastest configuration and its ratio to REFERENCE."""
+    timed = [r for r in rows if r.get("p50_ms") is not None]
+    if not timed:
+        return ""
+    best = min(timed, key=lambda r: r["p50_ms"])
+    ratio = f" ({best['p50_ms'] / ref_ms:.2f}x)" if ref_ms else ""
+    return f"{_fmt_ms(best['p50_ms'])} {best['backend']} {best['precision']} {best['threads']}t{ratio}"
+
+
+def latency_table(root: Path | None = None) -> str:
+    """Per host: variants x (backend, precision); cells p50 ms for each thread count."""
+    rows = _latency_rows(root)
+    if not rows:
+        return "*No latency rows yet: run `nox -s bench`.*"
+    lines = ["p50 latency in ms of one `Runtime.run` on a preprocessed batch of 1 (model inference only: no crop, "
+             "resize, normalisation or decoding), from `results/latency.csv`. Our variants use random-init weights "
+             "(latency does not depend on weights); *(fdfat)* rows are fdfat's published checkpoints measured in the "
+             "same round-robin run."]
+    for host in sorted({r["host"] for r in rows}):
+        hr = [r for r in rows if r["host"] == host]
+        threads = sorted({r["threads"] for r in hr})
+        combos = [(b, p) for b in _order((r["backend"] for r in hr), BACKEND_ORDER)
+                  for p in _order((r["precision"] for r in hr), PRECISION_ORDER)
+                  if any(r["backend"] == b and r["precision"] == p for r in hr)]
+        first = hr[0]
+        runs = sorted({r["runs"] for r in hr if r.get("runs")})
+        dates = sorted({str(r["date"])[:10] for r in hr if r.get("date")})
+        lines += ["", f"**{host}**: {first.get('cpu')}, {first.get('cores')} logical cores, {first.get('os')}; "
+                      f"{'/'.join(map(str, runs))} timed runs per cell; measured {', '.join(dates)}. "
+                      f"Cells: {' / '.join(f'{t} thread' + ('s' if t > 1 else '') for t in threads)}."]
+        ref_ms = reference_ms(hr)
+        header = ["variant", "params", "MFLOPs", *(f"{b} {p}" for b, p in combos),
+                  "fastest" + (f" (x {REFERENCE[0]} ORT fp32 1t)" if ref_ms else "")]
+        body = []
+        for v in _variant_order(hr):
+            vr = [r for r in hr if r["variant"] == v]
+            ref = vr[0]
+            cells = []
+            for b, p in combos:
+                got = {r["threads"]: r for r in vr if r["backend"] == b and r["precision"] == p}
+                if not got:
+                    cells.append("")
+                elif all(r.get("p50_ms") is None for r in got.values()):
+                    cells.append(next(iter(got.values())).get("status") or "-")
+                else:
+                    cells.append(" / ".join(_fmt_ms(got[t]["p50_ms"]) if t in got and got[t].get("p50_ms") is not None
+                                            else "-" for t in threads))
+            params = f"{ref['params']:,}" if ref.get("params") else ""
+            flops = f"{ref['flops'] / 1e6:.1f}" if ref.get("flops") else ""
+            body.append([_name(ref), params, flops, *cells, fastest_cell(vr, ref_ms)])
+        lines += [""] + _md(header, body, ["l", "r", "r", *("r" for _ in combos), "l"])
+    return "\n".join(lines)
+
+
+def _best_reference(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    rank = {("torch", "fp32"): 0, ("onnx", "fp32"): 1}
+    return min(rows, key=lambda r: (rank.get((r["backend"], r["precision"]), 2), r["backend"], r["precision"]))
+
+
+def _num(v: Any, fmt: str) -> str:
+    return "-" if v is None else format(v, fmt)
+
+
+def accuracy_table(root: Path | None = None) -> str:
+    """variants x yaw bins per dataset (fp32 reference backend), then NME per backend/precision (parity)."""
+    rows = read_table("accuracy", root)
+    if not rows:
+        return "*No accuracy rows yet: run `nox -s eval`.*"
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["dataset"], r["split"], r["variant"], r["checkpoint_sha256"]), []).append(r)
+    keys = sorted(groups, key=lambda k: (k[0], k[1], str(k[2]).startswith("fdfat"), k[2], k[3] or ""))
+    lines = ["NME in % of the inter-ocular distance (outer eye corners 36-45) with the deterministic crop (1.5x "
+             "the ground-truth landmark box, centred), overall and by |yaw| (degrees; faces per bin in brackets); "
+             "AUC and failure rate at 10% NME. From `results/accuracy.csv`.", ""]
+    header = ["dataset", "variant", "checkpoint", "backend", "faces", "NME", "yaw <=30", "30-40", ">40", "AUC@10", "FR@10"]
+    body = []
+    for k in keys:
+        r = _best_reference(groups[k])
+        bins = [f"{_num(r.get(f'nme_yaw_{b}'), '.2f')} ({r.get(f'faces_yaw_{b}') or 0})" for b in ("le30", "30_40", "gt40")]
+        body.append([f"{k[0]} ({k[1]})", _name(r), (k[3] or "")[:8], f"{r['backend']} {r['precision']}",
+                     str(r.get("images") or ""), _num(r.get("nme"), ".2f"), *bins, _num(r.get("auc10"), ".3f"),
+                     _num(r.get("fr10"), ".1%")])
+    lines += _md(header, body, ["l", "l", "l", "l", "r", "r", "r", "r", "r", "r", "r"])
+    combos = [(b, p) for b in _order((r["backend"] for r in rows), BACKEND_ORDER)
+              for p in _order((r["precision"] for r in rows), PRECISION_ORDER)
+              if any(r["backend"] == b and r["precision"] == p for r in rows)]
+    if len(combos) > 1:
+        lines += ["", "Backend parity: the same checkpoint's NME on each backend and precision (a conversion loss shows "
+                      "up here).", ""]
+        pbody = []
+        for k in keys:
+            got = {(r["backend"], r["precision"]): r.get("nme") for r in groups[k]}
+            cells = [_num(got.get(c), ".2f") if c in got else "" for c in combos]
+            pbody.append([f"{k[0]} ({k[1]})", _name(groups[k][0]), *cells])
+        lines += _md(["dataset", "variant", *(f"{b} {p}" for b, p in combos)], pbody, ["l", "l", *("r" for _ in combos)])
+    return "\n".join(lines)
+
+
+def hardware_table(root: Path | None = None) -> str:
+    """One column per host: its CPU, then each variant's fastest configuration there."""
+    rows = [r for r in _latency_rows(root) if r.get("p50_ms") is not None]
+    if not rows:
+        return "*No latency rows yet: run `nox -s bench` on each machine.*"
+    hosts = sorted({r["host"] for r in rows})
+    info = {h: next(r for r in rows if r["host"] == h) for h in hosts}
+    body = [["CPU", *(str(info[h].get("cpu")) for h in hosts)], ["logical cores", *(str(info[h].get("cores")) for h in hosts)],
+            ["OS", *(str(info[h].get("os")) for h in hosts)]]
+    for v in _variant_order(rows):
+        cells = []
+        for h in hosts:
+            vr = [r for r in rows if r["host"] == h and r["variant"] == v]
+            if not vr:
+                cells.append("")
+                continue
+            best = min(vr, key=lambda r: r["p50_ms"])
+            cells.append(f"{_fmt_ms(best['p50_ms'])} ({best['backend']} {best['precision']}, {best['threads']}t)")
+        body.append([_name(next(r for r in rows if r["variant"] == v)), *cells])
+    head = ["fastest p50 ms (configuration)", *hosts]
+    return "\n".join(["Fastest measured configuration per variant on each host (batch 1, `Runtime.run` only).", "",
+                      *_md(head, body, ["l", *("l" for _ in hosts)])])
+
+
+RENDERERS = {"latency": latency_table, "accuracy": accuracy_table, "hardware": hardware_table}
+
+
+def replace_section(text: str, name: str, body: str) -> str:
+    """``text`` with the part between the markers of ``name`` replaced by ``body``."""
+    start, end = f"<!-- zoo:table:{name} -->", f"<!-- /zoo:table:{name} -->"
+    for marker in (start, end):
+        count = text.count(marker)
+        if count != 1:
+            what = "is missing" if count == 0 else f"appears {count} times"
+            raise TablesError(f"README marker {marker} {what}; add one {start} ... {end} pair where the {name} table belongs")
+    i, j = text.index(start) + len(start), text.index(end)
+    if j < i:
+        raise TablesError(f"README marker {end} comes before {start}")
+    return text[:i] + "\n" + body.strip("\n") + "\n" + text[j:]
+
+
+def update_readme(readme: Path, root: Path | None = None, names: Sequence[str] = TABLE_NAMES) -> bool:
+    """Rewrite the README's table sections from results/; True when the file changed."""
+    readme = Path(readme)
+    if not readme.is_file():
+        raise TablesError(f"{readme}: no such README")
+    old = readme.read_text()
+    new = old
+    for name in names:
+        new = replace_section(new, name, RENDERERS[name](root))
+    if new != old:
+        readme.write_text(new)
+    return new != old
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m bench.tables [README.md] [--results DIR]`` (what ``nox -s tables`` runs)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("readme", nargs="?", default="README.md", type=Path)
+    parser.add_argument("--results", type=Path, default=None)
+    args = parser.parse_args(argv)
+    try:
+        changed = update_readme(args.readme, args.results)
+    except TablesError as e:
+        print(f"error: {e}")
+        return 1
+    print(f"{args.readme}: {'tables updated' if changed else 'already up to date'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,85 @@
+"""bench.tables: README sections regenerate from results/ idempotently; missing markers are errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.tables import TablesError, main, replace_section, update_readme
+from zoo.results import write_table
+
+README = """# fixture
+
+intro text stays
+
+<!-- zoo:table:latency -->
+old latency
+<!-- /zoo:table:latency -->
+
+middle
+
+<!-- zoo:table:accuracy -->
+<!-- /zoo:table:accuracy -->
+
+<!-- zoo:table:hardware -->
+<!-- /zoo:table:hardware -->
+
+tail
+"""
+
+
+def _results(root: Path) -> None:
+    base = {"cpu": "Test CPU", "cores": 2, "os": "Linux", "device": "cpu", "batch": 1, "input_size": 96, "task": "latency",
+            "runs": 300, "date": "2026-11-25T12:00:00+00:00", "params": 429206, "flops": 66_400_000}
+    rows = []
+    for variant, peer, ms in (("lw-relu6-affine-cls", False, 0.8), ("fdfat-lw", True, 0.9)):
+        for backend in ("onnx", "tflite"):
+            for threads in (1, 2):
+                rows.append({**base, "host": "h1", "backend": backend, "variant": variant, "precision": "fp32",
+                             "threads": threads, "p50_ms": ms / threads, "peer": peer, "status": "ok"})
+    rows.append({**base, "host": "h1", "backend": "coreml", "variant": "lw-relu6-affine-cls", "precision": "fp32", "threads": 1,
+                 "peer": False, "status": "needs macOS"})
+    rows.append({**base, "host": "h2", "backend": "onnx", "variant": "lw-relu6-affine-cls", "precision": "fp32", "threads": 1,
+                 "p50_ms": 0.3, "peer": False, "cpu": "Other CPU"})
+    write_table("latency", rows, root)
+    acc = {"checkpoint_sha256": "abcdef0123", "dataset": "lfpw-train", "split": "test", "images": 805, "nme": 6.5,
+           "nme_yaw_le30": 6.4, "nme_yaw_30_40": 10.8, "faces_yaw_le30": 786, "faces_yaw_30_40": 19, "faces_yaw_gt40": 0,
+           "auc10": 0.35, "fr10": 0.046, "peer": True, "variant": "fdfat-lw"}
+    write_table("accuracy", [{**acc, "backend": "onnx", "precision": "fp32"},
+                             {**acc, "backend": "onnx", "precision": "int8", "nme": 6.7}], root)
+
+
+def test_tables_render_and_are_idempotent(tmp_path: Path) -> None:
+    _results(tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text(README)
+    assert update_readme(readme, tmp_path) is True
+    first = readme.read_text()
+    assert update_readme(readme, tmp_path) is False
+    assert readme.read_text() == first
+    assert "old latency" not in first and "intro text stays" in first and first.endswith("tail\n")
+    assert "| `lw-relu6-affine-cls` | 429,206 | 66.4 | 0.800 / 0.400 |" in first
+    assert "0.400 onnx fp32 2t (0.44x) |" in first  # fastest, against fdfat-lw onnx fp32 1 thread (0.9 ms)
+    assert "fdfat-lw *(fdfat)*" in first and "needs macOS" in first
+    assert "| 6.50 | 6.40 (786) | 10.80 (19) | - (0) |" in first
+    assert "Backend parity" in first and "| 6.50 | 6.70 |" in first
+    hardware = first.split("<!-- zoo:table:hardware -->")[1]
+    assert "| fastest p50 ms (configuration) | h1 | h2 |" in hardware and "Other CPU" in hardware
+
+
+def test_missing_marker_is_an_error(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(README.replace("<!-- /zoo:table:hardware -->\n", ""))
+    with pytest.raises(TablesError, match=r"/zoo:table:hardware --> is missing"):
+        update_readme(readme, tmp_path)
+    assert main([str(readme), "--results", str(tmp_path)]) == 1
+    with pytest.raises(TablesError, match="appears 2 times"):
+        replace_section(README + "<!-- zoo:table:latency -->", "latency", "x")
+
+
+def test_empty_results_say_how_to_fill_them(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(README)
+    update_readme(readme, tmp_path / "nothing")
+    assert "run `nox -s bench`" in readme.read_text()
