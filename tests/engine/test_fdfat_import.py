@@ -182,7 +182,6 @@ def test_refuses_hand_made_calls(tmp_path: Path, module: str, name: str) -> None
 
 # Known holes (see the helper report): allowed module prefixes reach os/exec through dotted names or
 # numpy's test helpers. strict=True: once fdfat_import closes them these xpass and must be un-marked.
-@pytest.mark.xfail(strict=True, reason="allow-list bypass: 'torch'/'numpy' prefixes + dotted names reach os.system/exec")
 @pytest.mark.parametrize("module, name", [
     ("torch", "os.system"), ("torch", "_utils.os.system"), ("numpy.testing._private.utils", "runstring"),
 ])

@@ -64,20 +64,32 @@ class RefusedClassError(pickle.UnpicklingError):
     """The pickle names a class outside the allow-list."""
 
 
+#: The torch globals a pickled module needs: tensor rebuilders and storage types, nothing callable beyond them.
+TORCH_GLOBALS = {
+    ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_parameter"),
+    ("torch._utils", "_rebuild_parameter_with_state"), ("torch", "device"), ("torch", "Size"),
+    *(("torch", f"{t}Storage") for t in ("Float", "Double", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool")),
+}
+
+
 class FdfatUnpickler(pickle.Unpickler):
+    """Resolves only exact, listed globals; module *prefixes* are trusted for stand-ins alone."""
+
     def find_class(self, module: str, name: str) -> Any:
+        if "." in name:  # protocol 4 resolves dotted names (torch + "os.system"): never follow them
+            raise RefusedClassError(f"refusing to unpickle {module}.{name}: dotted names are not allowed")
         if module.startswith(FDFAT_MODEL_MODULES) or module.startswith("torch.nn.modules."):
             return _stub(module, name)
         if (module, name) in DATA_ONLY:
             return _stub(module, name)
-        if module == "collections" and name == "OrderedDict":
+        if (module, name) == ("collections", "OrderedDict"):
             return OrderedDict
         if module in ("builtins", "__builtin__") and name in ("set", "frozenset"):
             return super().find_class(module, name)
-        if module == "torch" or module.startswith(("torch._utils", "torch.storage", "numpy")):
+        if (module, name) in TORCH_GLOBALS:
             return super().find_class(module, name)
         raise RefusedClassError(
-            f"refusing to unpickle {module}.{name}: only torch, collections, numpy and fdfat model classes are allowed"
+            f"refusing to unpickle {module}.{name}: only torch tensors, OrderedDict and fdfat model classes are allowed"
         )
 
 
@@ -170,7 +182,7 @@ def read_fdfat(path: str | Path) -> dict[str, Any]:
         data = torch.load(path, map_location="cpu", pickle_module=fdfat_pickle, weights_only=False)
     except RefusedClassError as e:
         raise CheckpointError(f"{path}: {e}") from None
-    except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError) as e:
+    except Exception as e:  # any other failure: the file is not a readable fdfat pickle
         raise CheckpointError(f"{path} is not an fdfat checkpoint: cannot read it ({str(e).splitlines()[0][:160]})") from None
     if not isinstance(data, dict) or not isinstance(data.get("model"), Stub):
         raise CheckpointError(f"{path} is not an fdfat checkpoint: no pickled fdfat model under 'model'")
