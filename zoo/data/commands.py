@@ -1,7 +1,116 @@
-"""CLI commands of this area; ``zoo.cli`` calls ``register(app)``."""
+"""``zoo data``: check a dataset, render a synthetic one, and look at one.
+
+Heavy modules (the renderer, albumentations, torch) are imported inside the commands so that
+``zoo --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+data_app = typer.Typer(name="data", no_args_is_help=True, help="Datasets: check one, render a synthetic one, preview one.")
+
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the ``zoo`` app (none yet)."""
+    """Add ``zoo data ...`` to the ``zoo`` app."""
+    app.add_typer(data_app, name="data")
+
+
+@data_app.command("check")
+def check_cmd(
+    data: Annotated[Path, typer.Argument(help="Dataset YAML (base_path + train/val/test lists).")],
+) -> None:
+    """Count the images of every split and print every problem, one line each; exit 1 if any."""
+    from rich.table import Table
+
+    from zoo.cli import console, fail
+    from zoo.data.formats import DatasetError, check_dataset
+
+    try:
+        counts, problems = check_dataset(data, progress=True)
+    except DatasetError as e:
+        fail(str(e))
+    console.print(f"dataset {data}", highlight=False, soft_wrap=True)
+    table = Table()
+    table.add_column("split")
+    table.add_column("images", justify="right")
+    for split, count in counts.items():
+        table.add_row(split, f"{count:,}")
+    console.print(table)
+    for line in problems:
+        console.print(line, soft_wrap=True, highlight=False, markup=False)
+    if problems:
+        console.print(f"{len(problems)} problem(s) in {sum(counts.values()):,} entries", style="bold red", highlight=False)
+        raise typer.Exit(1)
+    console.print(f"ok: {sum(counts.values()):,} entries, no problems", style="green", highlight=False)
+
+
+@data_app.command("synth")
+def synth_cmd(
+    out: Annotated[Path, typer.Argument(help="Folder to write the dataset into (created).")],
+    images: Annotated[int, typer.Option("--images", "-n", help="Number of images (faces and negatives).")],
+    seed: Annotated[int, typer.Option("--seed", help="Seed: the same seed gives the same bytes.")] = 0,
+    workers: Annotated[int | None, typer.Option("--workers", "-w", help="Render processes (default: all cores).")] = None,
+    size: Annotated[int, typer.Option("--size", help="Image side in pixels.")] = 256,
+    negatives: Annotated[float, typer.Option("--negatives", help="Fraction of non-face images.")] = 0.1,
+) -> None:
+    """Render a synthetic face dataset (FaceSynthetics layout + meta + dataset YAML)."""
+    from zoo.cli import console, fail
+
+    if images < 1:
+        fail(f"--images must be at least 1, not {images}")
+    if size < 64:
+        fail(f"--size must be at least 64 pixels, not {size}")
+    if workers is not None and workers < 1:
+        fail(f"--workers must be at least 1, not {workers}")
+    if not 0.0 <= negatives < 1.0:
+        fail(f"--negatives is a fraction in [0, 1), not {negatives}")
+    if out.exists() and not out.is_dir():
+        fail(f"{out}: exists and is not a folder; give a folder to write the dataset into")
+    try:
+        from zoo.data.synth import write_dataset
+    except ImportError as e:
+        fail(f"the renderer (zoo.data.synth) cannot be imported: {e}")
+    start = time.perf_counter()
+    path = write_dataset(out, images, seed, workers=workers, negatives_fraction=negatives, size=size)
+    took = time.perf_counter() - start
+    console.print(f"wrote {path} ({images:,} images in {took:.1f} s, {images / max(took, 1e-9):.0f} images/s)", highlight=False)
+
+
+@data_app.command("preview")
+def preview_cmd(
+    data: Annotated[Path, typer.Argument(help="Dataset YAML.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Contact sheet to write (.png or .jpg).")] = Path("sheet.png"),
+    split: Annotated[str, typer.Option("--split", help="Split to show.")] = "train",
+    n: Annotated[int, typer.Option("--n", help="Number of faces.")] = 48,
+    cols: Annotated[int, typer.Option("--cols", help="Tiles per row.")] = 8,
+    tile: Annotated[int, typer.Option("--tile", help="Tile side in pixels.")] = 128,
+) -> None:
+    """Write a contact sheet: faces spread over the yaw range, landmarks and contours drawn, yaw under each."""
+    import cv2
+
+    from zoo.cli import console, fail
+    from zoo.data.formats import DatasetError, load_dataset_yaml
+    from zoo.data.preview import contact_sheet
+
+    if n < 1 or cols < 1 or tile < 32:
+        fail("--n and --cols must be at least 1 and --tile at least 32")
+    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        fail(f"{out}: the sheet is written as an image; give a .png or .jpg path")
+    try:
+        samples = load_dataset_yaml(data, split, skip_bad=True)
+    except DatasetError as e:
+        fail(str(e))
+    sheet, yaws = contact_sheet(samples, n=n, tile=tile, cols=cols)
+    if not yaws:
+        fail(f"{data}: no readable face in split '{split}'; run `zoo data check {data}`")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
+        fail(f"{out}: could not write the image; check the folder is writable")
+    known = [y for y in yaws if y is not None]
+    span = f", yaw {min(known):+.0f}..{max(known):+.0f}" if known else ""
+    console.print(f"wrote {out} ({len(yaws)} faces from {len(samples):,} in '{split}'{span})", highlight=False)
