@@ -87,7 +87,7 @@ def prepare(config: Config, on_linux_coreml: str = "needs macOS") -> Config:
         config.status = on_linux_coreml
         return config
     try:
-        config.artifact = ensure_artifact(config.source, config.backend, config.precision)
+        config.artifact = ensure_artifact(config.source, config.backend, config.precision, allow_drift=config.source.random_init)
         config.runtime = get_backend(config.backend).load(config.artifact, config.threads)
     except MissingExtraError as e:
         config.status = f"missing extra: {str(e).splitlines()[0]}"
@@ -159,9 +159,12 @@ def run_benchmark(sources: Sequence[ModelSource], backends: Sequence[str], preci
                   threads: Sequence[int], batch: int, runs: int, warmup: int, block: int = 10,
                   progress: Any = None) -> list[Config]:
     """Prepare every (source, backend, precision, threads) configuration and measure them together."""
+    from zoo.backends import info as backend_info
+
     info = {s.label: model_info(s) for s in sources}
+    # a precision a backend does not offer (torch is the fp32 reference) is not a row at all
     configs = [Config(s, b, p, t, batch, info=dict(info[s.label]))
-               for s in sources for b in backends for p in precisions for t in threads]
+               for s in sources for b in backends for p in precisions for t in threads if p in backend_info(b).precisions]
     task = progress.add_task("export + load", total=len(configs)) if progress else None
     for c in configs:
         if progress:

@@ -23,7 +23,8 @@ def table(rows: Sequence[dict[str, Any]]) -> Table:
     """Rich table: one line per configuration, fastest first; rows without a number show their status."""
     t = Table(title="latency (Runtime.run on a preprocessed batch; ms)")
     for col in ("model", "backend", "prec", "thr", "p50", "p90", "p99", "mean", "std", "MB", "status"):
-        t.add_column(col, justify="left" if col in ("model", "backend", "prec", "status") else "right")
+        t.add_column(col, justify="left" if col in ("model", "backend", "prec", "status") else "right",
+                     no_wrap=True, overflow="ellipsis", max_width=40 if col == "status" else None)
     for r in sorted(rows, key=lambda r: (r.get("p50_ms") is None, r.get("p50_ms") or 0)):
         name = f"{r['variant']} (peer)" if r.get("peer") else r["variant"]
         nums = [f"{r[k]:.3f}" if r.get(k) is not None else "-" for k in ("p50_ms", "p90_ms", "p99_ms", "mean_ms", "std_ms")]

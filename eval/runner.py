@@ -38,15 +38,6 @@ def shipped_weights(variant: str) -> Path:
     return path
 
 
-def _input_size(artifact, fallback: int = 96) -> int:
-    shape = (artifact.manifest or {}).get("input_shape") or (artifact.manifest or {}).get("input", {}).get("shape")
-    if isinstance(shape, (list, tuple)) and len(shape) == 4:
-        dims = [int(d) for d in shape if isinstance(d, int) and d > 3]
-        if dims:
-            return dims[-1]
-    return fallback
-
-
 def open_runner(*, variant: str | None = None, checkpoint: Path | None = None, artifact: Path | None = None,
                 peer: str | None = None, backend: str = "onnx", precision: str = "fp32", threads: int = 1) -> Runner:
     """A Runner for exactly one of the four model arguments."""
@@ -60,7 +51,7 @@ def open_runner(*, variant: str | None = None, checkpoint: Path | None = None, a
             m = art.manifest or {}
             backend = m.get("backend", backend)
             runtime = get_backend(backend).load(art, threads)
-            return Runner(m.get("variant") or Path(artifact).stem, backend, m.get("precision", precision), _input_size(art),
+            return Runner(m.get("variant") or Path(artifact).stem, backend, m.get("precision", precision), art.input_size,
                           runtime.run, m.get("checkpoint_sha256", ""), sha256_file(art.path) if Path(art.path).is_file() else "")
         if peer is not None:
             source = resolve_peer(peer)
