@@ -44,9 +44,10 @@ def check_cmd(
     for line in problems:
         console.print(line, soft_wrap=True, highlight=False, markup=False)
     if problems:
-        console.print(f"{len(problems)} problem(s) in {sum(counts.values()):,} entries", style="bold red", highlight=False)
+        total = sum(counts.values())
+        console.print(f"{len(problems)} problem(s) in {total:,} entries", style="bold red", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
-    console.print(f"ok: {sum(counts.values()):,} entries, no problems", style="green", highlight=False)
+    console.print(f"ok: {sum(counts.values()):,} entries, no problems", style="green", highlight=False, soft_wrap=True)
 
 
 @data_app.command("synth")
@@ -78,7 +79,8 @@ def synth_cmd(
     start = time.perf_counter()
     path = write_dataset(out, images, seed, workers=workers, negatives_fraction=negatives, size=size)
     took = time.perf_counter() - start
-    console.print(f"wrote {path} ({images:,} images in {took:.1f} s, {images / max(took, 1e-9):.0f} images/s)", highlight=False)
+    rate = images / max(took, 1e-9)
+    console.print(f"wrote {path} ({images:,} images in {took:.1f} s, {rate:.0f} images/s)", highlight=False, soft_wrap=True)
 
 
 @data_app.command("preview")
@@ -113,4 +115,4 @@ def preview_cmd(
         fail(f"{out}: could not write the image; check the folder is writable")
     known = [y for y in yaws if y is not None]
     span = f", yaw {min(known):+.0f}..{max(known):+.0f}" if known else ""
-    console.print(f"wrote {out} ({len(yaws)} faces from {len(samples):,} in '{split}'{span})", highlight=False)
+    console.print(f"wrote {out} ({len(yaws)} faces from {len(samples):,} in '{split}'{span})", highlight=False, soft_wrap=True)
