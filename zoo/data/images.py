@@ -52,17 +52,21 @@ def build_memmap(paths: Sequence[Path], folder: Path, progress: bool = True) -> 
         return data, np.load(index_path)
     index = np.zeros((len(paths), 3), dtype=np.int64)
     tmp = data.with_suffix(f".{os.getpid()}.tmp")
-    with open(tmp, "wb") as f, ThreadPoolExecutor(max_workers=2) as pool:  # cv2 decodes without the GIL
-        images = pool.map(decode, paths)
-        if progress:
-            from rich.progress import track
+    try:
+        with open(tmp, "wb") as f, ThreadPoolExecutor(max_workers=2) as pool:  # cv2 decodes without the GIL
+            images = pool.map(decode, paths)
+            if progress:
+                from rich.progress import track
 
-            images = track(images, total=len(paths), description="decoding images into the cache", transient=True)
-        offset = 0
-        for i, image in enumerate(images):
-            index[i] = (offset, image.shape[0], image.shape[1])
-            f.write(np.ascontiguousarray(image).tobytes())
-            offset += image.nbytes
+                images = track(images, total=len(paths), description="decoding images into the cache", transient=True)
+            offset = 0
+            for i, image in enumerate(images):
+                index[i] = (offset, image.shape[0], image.shape[1])
+                f.write(np.ascontiguousarray(image).tobytes())
+                offset += image.nbytes
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     np.save(index_path.with_suffix(".tmp.npy"), index)
     os.replace(index_path.with_suffix(".tmp.npy"), index_path)
     os.replace(tmp, data)  # the data file appears last: its presence means the cache is complete
