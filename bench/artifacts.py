@@ -99,11 +99,12 @@ def from_peer(path: Path) -> ModelSource:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no fdfat checkpoint there; give the path of fdfat's best.pt")
-    out = cache_root() / "peers" / f"{sha256_file(path)[:16]}.pt"
+    sha = sha256_file(path)  # fdfat's file, not the import (whose card carries a date): stable across machines
+    out = cache_root() / "peers" / f"{sha[:16]}.pt"
     if not out.is_file():
         import_fdfat(path, out)
     ckpt = load_checkpoint(out)
-    return ModelSource(peer_label(path, ckpt.spec.family), out, ckpt.sha256 or sha256_file(out), peer=True, origin=str(path))
+    return ModelSource(peer_label(path, ckpt.spec.family), out, sha, peer=True, origin=str(path))
 
 
 def discover_peers(root: Path | None = None) -> list[Path]:

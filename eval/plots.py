@@ -29,7 +29,7 @@ def ced_plot(curves: Mapping[str, np.ndarray], out: Path, title: str = "") -> Pa
     ax.set_ylabel("fraction of faces")
     ax.grid(alpha=0.3)
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

@@ -1,0 +1,63 @@
+"""eval.harness and eval.datasets: the crop round-trips, errors name what is missing, and fdfat's
+published figures on the real check sets are reproduced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eval.datasets import EvalDatasetError, dataset_label, load_faces
+from eval.harness import crop_face, evaluate, to_image
+from eval.metrics import summarize
+
+
+def test_crop_then_decode_returns_the_same_image_points() -> None:
+    from zoo.data.dataset import to_unit
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, size=(300, 400, 3), dtype=np.uint8)
+    pts = rng.uniform(100, 220, size=(68, 2))
+    crop, m = crop_face(image, pts, 96)
+    assert crop.shape == (3, 96, 96) and crop.dtype == np.float32 and -1 <= crop.min() <= crop.max() <= 1
+    units = to_unit(pts @ m[:, :2].T + m[:, 2], 96)
+    assert np.allclose(to_image(units, m, 96), pts, atol=1e-3)
+
+
+def test_dataset_errors_say_what_is_missing(tmp_path: Path) -> None:
+    with pytest.raises(EvalDatasetError, match="needs --root"):
+        load_faces("300w", None, "test")
+    with pytest.raises(EvalDatasetError, match="no such folder"):
+        load_faces("facesynthetics", tmp_path / "nope", "test")
+    with pytest.raises(EvalDatasetError, match="no \\*_ldmks.txt files"):
+        load_faces("facesynthetics", tmp_path, "test")
+    with pytest.raises(EvalDatasetError, match="no .pts files"):
+        load_faces("300w", tmp_path, "test")
+    (tmp_path / "a.pts").write_text("version: 1\nn_points: 68\n{\n" + "1 1\n" * 68 + "}\n")
+    with pytest.raises(EvalDatasetError, match="have no image beside them \\(e.g. a.jpg\\)"):
+        load_faces("300w", tmp_path, "test")
+    with pytest.raises(EvalDatasetError, match="unknown dataset"):
+        load_faces("imagenet", None, "test")
+    assert dataset_label(Path("/x/lfpw-train/faces.yaml")) == "lfpw-train"
+    assert dataset_label(Path("/x/y/mine.yaml")) == "mine"
+
+
+@pytest.mark.parametrize(("peer", "expected"), [("LWModel_ReLU6_affine_cls", 8.10), ("LWCSPModel_SiLU_affine_facecls", 7.92)])
+def test_reproduces_fdfat_figures_on_dlib_examples(real_dir: Path, fdfat_dir: Path, peer: str, expected: float) -> None:
+    """../shared/data/real/README.md: fdfat LW 8.10, LWCSP 7.92 NME on dlib-examples (1.5x box, 96 px)."""
+    import torch
+
+    from zoo.data.formats import load_dataset_yaml
+    from zoo.engine.fdfat_import import import_fdfat
+
+    model, _ = import_fdfat(fdfat_dir / peer / "best.pt")
+
+    def run(x: np.ndarray) -> dict[str, np.ndarray]:
+        with torch.no_grad():
+            return {k: v.numpy() for k, v in model(torch.from_numpy(x)).items()}
+
+    samples = load_dataset_yaml(real_dir / "dlib-examples" / "faces.yaml", "test")
+    result = evaluate(samples, run, 96, resample="plain")
+    assert len(result.faces) == 18 and result.points == 68 and result.yaw_source == "pnp"
+    assert summarize(result.nme, result.yaw).nme == pytest.approx(expected, abs=0.006)
