@@ -21,7 +21,7 @@ from scipy.optimize import linear_sum_assignment
 
 from zoo.pose import HeadPose, estimate_pose
 
-from .detectors import Detection, DetectorThread, InlineDetector
+from .detectors import DetectorThread, InlineDetector
 from .filters import PointFilter, make_filter
 from .schema import SCHEMA_VERSION
 
@@ -88,6 +88,7 @@ class Track:
     filter: PointFilter
     start_frame: int
     pose: HeadPose | None = None
+    score_ema: float | None = None  # the drop decision uses this, not one frame's score
     low: int = 0
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
 
@@ -221,7 +222,9 @@ class Tracker:
         box = tr.next_box(self.config.motion)
         lm, score = self._predict(image, box, timings)
         tr.score = score
-        if not self._face_ok(lm, score, w, h):
+        if score is not None:
+            tr.score_ema = score if tr.score_ema is None else 0.6 * tr.score_ema + 0.4 * score
+        if not self._face_ok(lm, tr.score_ema, w, h):
             tr.low += 1
             return tr.low < self.config.patience
         tr.low = 0
@@ -253,7 +256,7 @@ class Tracker:
             if not self._face_ok(lm, score, w, h):
                 return None
             box = crop_from_landmarks(lm)
-        tr = Track(self._next_id, lm, lm, score, make_filter(self.config.filter), frame)
+        tr = Track(self._next_id, lm, lm, score, make_filter(self.config.filter), frame, score_ema=score)
         if self._duplicate_of_live(tr):
             return None
         self._next_id += 1
@@ -286,18 +289,28 @@ class Tracker:
         self.stats["detections"] += len(result.detections)
         self.stats["detector_ms"] += result.ms
         boxes = [self.runner.detector.crop_box(d.box) for d in result.detections]
-        for box in self._unmatched(boxes, result.detections):
+        for box in self._associate(boxes):
             self._start(image, box, frame, t, timings)
         return len(result.detections), result.ms
 
-    def _unmatched(self, boxes: list[np.ndarray], dets: list[Detection]) -> list[np.ndarray]:
-        if not boxes:
-            return []
-        if not self.tracks:
+    def _associate(self, boxes: list[np.ndarray]) -> list[np.ndarray]:
+        """Match detections to tracks (IoU, Hungarian); matched tracks are confirmed, the rest returned.
+
+        A detector hit confirms a track's face even when the model's score wavers, so a track holds
+        its face on every frame the detector finds it.
+        """
+        if not boxes or not self.tracks:
             return boxes
         iou = iou_matrix(np.array(boxes), np.array([crop_from_landmarks(tr.raw) for tr in self.tracks]))
         rows, cols = linear_sum_assignment(-iou)
-        matched = {r for r, c in zip(rows, cols, strict=True) if iou[r, c] >= self.config.iou_match}
+        matched = set()
+        for r, c in zip(rows, cols, strict=True):
+            if iou[r, c] >= self.config.iou_match:
+                matched.add(r)
+                tr = self.tracks[c]
+                tr.low = 0
+                if tr.score_ema is not None:
+                    tr.score_ema = max(tr.score_ema, self.config.min_score)
         # A detection overlapping any live track is that face seen again, even if Hungarian gave
         # the track to another detection; only clearly new boxes start tracks.
         return [b for i, b in enumerate(boxes) if i not in matched and iou[i].max() < self.config.iou_match]

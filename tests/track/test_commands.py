@@ -1,0 +1,69 @@
+"""`zoo track` / `zoo demo` from the command line: bad inputs give one-line errors, good ones write valid output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from zoo.cli import app
+from zoo.track.clips import render_clip
+from zoo.track.schema import validate_file
+
+runner = CliRunner()
+
+
+def _one_line_error(result, *needles: str) -> None:
+    assert result.exit_code != 0
+    text = " ".join(result.output.split())
+    assert "error:" in text and "Traceback" not in result.output, result.output
+    for needle in needles:
+        assert needle in text, text
+
+
+def test_unreadable_video(tmp_path: Path):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"this is not a video")
+    _one_line_error(runner.invoke(app, ["track", str(bad)]), "cannot read video", "broken.mp4")
+
+
+def test_missing_video(tmp_path: Path):
+    _one_line_error(runner.invoke(app, ["track", str(tmp_path / "nope.mp4")]), "not found")
+
+
+def test_missing_detector_file(tmp_path: Path):
+    _one_line_error(runner.invoke(app, ["track", "camera:0", "--detector", f"yunet:{tmp_path}/missing.onnx"]),
+                    "yunet detector file", "not found")
+    _one_line_error(runner.invoke(app, ["track", "camera:0", "--detector", "ultraface:"]), "ultraface detector file")
+
+
+def test_unknown_detector_and_filter():
+    _one_line_error(runner.invoke(app, ["track", "x.mp4", "--detector", "haar"]), "unknown detector")
+    _one_line_error(runner.invoke(app, ["track", "x.mp4", "--filter", "median"]), "unknown filter")
+
+
+def test_camera_that_cannot_open():
+    _one_line_error(runner.invoke(app, ["track", "camera:97"]), "cannot open camera 97")
+    _one_line_error(runner.invoke(app, ["track", "camera:front"]), "camera:N")
+
+
+def test_empty_frame_folder(tmp_path: Path):
+    _one_line_error(runner.invoke(app, ["track", str(tmp_path)]), "has no image frames")
+
+
+def test_missing_model_file(tmp_path: Path):
+    clip = render_clip(tmp_path / "clip", 3, "yaw_sweep", 0)
+    result = runner.invoke(app, ["track", str(clip), "--model", str(tmp_path / "missing.pt")])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_track_writes_valid_json_and_video(tmp_path: Path, fdfat_dir: Path):
+    # fdfat_dir: the default model falls back to fdfat's LW checkpoint until zoo weights ship.
+    clip = render_clip(tmp_path / "clip", 20, "yaw_sweep", 0)
+    out, js = tmp_path / "out.mp4", tmp_path / "frames.jsonl"
+    result = runner.invoke(app, ["track", str(clip), "--out", str(out), "--json", str(js)])
+    assert result.exit_code == 0, result.output
+    assert validate_file(js) == 20
+    assert out.stat().st_size > 10_000
