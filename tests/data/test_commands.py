@@ -102,3 +102,12 @@ def test_synth_end_to_end_then_check(tmp_path: Path) -> None:
     (yaml_path,) = out.glob("*.yaml")
     result = runner.invoke(app, ["data", "check", str(yaml_path)])
     assert result.exit_code == 0, result.output
+
+
+def test_speed_reports_images_per_second(good_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path / "cache"))
+    result = runner.invoke(app, ["data", "speed", str(good_dataset), "--workers", "0", "--images", "8", "--batch", "4"])
+    assert result.exit_code == 0, result.output
+    assert "images/s" in result.output
+    result = runner.invoke(app, ["data", "speed", str(good_dataset), "--workers", "x"])
+    assert result.exit_code == 1 and "--workers" in error_lines(result)[0]

@@ -116,3 +116,44 @@ def preview_cmd(
     known = [y for y in yaws if y is not None]
     span = f", yaw {min(known):+.0f}..{max(known):+.0f}" if known else ""
     console.print(f"wrote {out} ({len(yaws)} faces from {len(samples):,} in '{split}'{span})", highlight=False, soft_wrap=True)
+
+
+@data_app.command("speed")
+def speed_cmd(
+    data: Annotated[Path, typer.Argument(help="Dataset YAML.")],
+    split: Annotated[str, typer.Option("--split", help="Split to read.")] = "train",
+    size: Annotated[int, typer.Option("--size", help="Model input size.")] = 96,
+    workers: Annotated[str, typer.Option("--workers", help="DataLoader worker counts to try, comma-separated.")] = "0,1,2",
+    cache: Annotated[str, typer.Option("--cache", help="Decoded-image cache: none, ram or memmap.")] = "memmap",
+    affine: Annotated[bool, typer.Option("--affine/--no-affine", help="The affine recipe.")] = True,
+    images: Annotated[int, typer.Option("--images", help="Images timed per worker count.")] = 1024,
+    batch: Annotated[int, typer.Option("--batch", help="Batch size.")] = 64,
+) -> None:
+    """Measure the training data pipeline (decode, crop, augment, collate) in images/s."""
+    from rich.table import Table
+
+    from zoo.cli import console, fail
+    from zoo.data.dataset import LandmarkDataset, pipeline_speed
+    from zoo.data.formats import DatasetError, load_dataset_yaml
+
+    try:
+        counts = [int(w) for w in workers.split(",")]
+    except ValueError:
+        counts = [-1]
+    if any(w < 0 for w in counts):
+        fail(f"--workers takes comma-separated counts like 0,1,2, not {workers!r}")
+    if cache not in ("none", "ram", "memmap"):
+        fail(f"--cache must be none, ram or memmap, not {cache!r}")
+    try:
+        samples = load_dataset_yaml(data, split, negatives=True)
+        dataset = LandmarkDataset(samples, size, train=True, affine=affine, cache=None if cache == "none" else cache,
+                                  num_points=min((len(s.landmarks) for s in samples if s.is_face), default=70))
+    except DatasetError as e:
+        fail(str(e))
+    table = Table(title=f"{len(samples):,} images, {size} px, cache {cache}, {'affine' if affine else 'crop'} recipe")
+    for col in ("workers", "images/s", "start-up s"):
+        table.add_column(col, justify="right")
+    for w in counts:
+        rate, startup = pipeline_speed(dataset, w, batch_size=batch, images=images)
+        table.add_row(str(w), f"{rate:,.0f}", f"{startup:.2f}")
+    console.print(table)
