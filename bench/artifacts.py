@@ -39,23 +39,46 @@ class ModelSource:
     """A model to export: ``label`` is the row's variant column (``fdfat-lw`` for a peer)."""
 
     label: str
-    checkpoint: Path
+    checkpoint: Path | None
     sha256: str
     peer: bool = False
     random_init: bool = False
     origin: str = ""
+    artifact: Any = None  # an existing artifact (``--artifact``): measured as is, never exported
 
     def load(self):
         """The network with its weights, in eval mode (torch is imported only here)."""
         from zoo.engine.checkpoint import load_checkpoint
 
-        return load_checkpoint(self.checkpoint).build()
+        if self.checkpoint is None:
+            raise ValueError(f"{self.label}: an artifact without a checkpoint cannot be re-exported")
+        model = load_checkpoint(self.checkpoint).build()
+        kind = "fdfat" if self.peer else "random-init" if self.random_init else "checkpoint"
+        model.zoo_source = {"kind": kind, "sha256": self.sha256, "path": self.origin or str(self.checkpoint)}
+        return model
 
     @property
     def spec(self):
+        """The VariantSpec (from the checkpoint, or from an artifact's manifest; None for a foreign file)."""
+        if self.checkpoint is None:
+            from zoo.architectures import VariantSpec
+
+            spec = (self.artifact.manifest or {}).get("spec") if self.artifact is not None else None
+            return VariantSpec.from_dict(spec) if spec else None
         from zoo.engine.checkpoint import load_checkpoint
 
         return load_checkpoint(self.checkpoint).spec
+
+
+def from_artifact(path: Path) -> ModelSource:
+    """An already exported artifact (any backend, or a wrapped foreign ONNX such as fdfat's model.onnx)."""
+    from zoo.backends import load_artifact
+
+    art = load_artifact(Path(path))
+    m = art.manifest or {}
+    foreign = (m.get("source") or {}).get("kind") == "foreign-onnx"
+    label = m.get("variant") or Path(path).stem
+    return ModelSource(label, None, m.get("checkpoint_sha256") or "", peer=foreign, origin=str(path), artifact=art)
 
 
 def from_variant(name: str) -> ModelSource:
@@ -138,6 +161,8 @@ def ensure_artifact(source: ModelSource, backend: str, precision: str, allow_dri
     """
     from zoo.backends import get_backend, load_artifact
 
+    if source.artifact is not None:
+        return source.artifact
     out = artifact_dir(source, backend, precision)
     marker = out / "artifact.path"  # written after a complete export; names the artifact file
     if marker.is_file():

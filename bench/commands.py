@@ -25,6 +25,8 @@ def bench(
     backend: Annotated[list[str], typer.Option("--backend", "-b", help="Backend(s) or 'all' (comma lists work).")] = ["onnx"],  # noqa: B006
     variant: Annotated[list[str] | None, typer.Option("--variant", "-v", help="Registered variant(s) (random-init weights) "
                                                       "or zoo checkpoint path(s). Default: every -affine-cls variant.")] = None,
+    artifact: Annotated[list[Path] | None, typer.Option("--artifact", "-a", help="Exported artifact(s) to measure as they "
+                                                        "are (their manifest names backend and precision).")] = None,
     precision: Annotated[list[str], typer.Option("--precision", "-p", help="fp32, fp16, int8 (comma lists work).")] = ["fp32"],  # noqa: B006
     threads: Annotated[list[str], typer.Option("--threads", "-t", help="Thread counts, e.g. 1,2.")] = ["1"],  # noqa: B006
     batch: Annotated[int, typer.Option(help="Batch size of every timed call.")] = 1,
@@ -46,6 +48,7 @@ def bench(
 
     from bench import artifacts, harness, hostinfo, report
     from zoo.architectures import UnknownVariantError, list_variants
+    from zoo.backends import ArtifactError
     from zoo.cli import console, fail
 
     backends = _split(backend)
@@ -73,12 +76,14 @@ def bench(
 
     sources = []
     try:
-        for v in _split(variant) or list_variants("*-affine-cls"):
+        for a in artifact or []:
+            sources.append(artifacts.from_artifact(a))
+        for v in _split(variant) or ([] if artifact else list_variants("*-affine-cls")):
             sources.append(artifacts.from_checkpoint(Path(v)) if Path(v).is_file() else artifacts.from_variant(v))
         if not no_peers:
             for p in peer or artifacts.discover_peers():
                 sources.append(artifacts.from_peer(Path(p)))
-    except (UnknownVariantError, FileNotFoundError, ValueError) as e:
+    except (UnknownVariantError, FileNotFoundError, ValueError, ArtifactError) as e:
         fail(str(e))
 
     h = hostinfo.host()

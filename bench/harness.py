@@ -60,10 +60,18 @@ def statistics(times_ns: Sequence[int]) -> dict[str, float]:
 
 def model_info(source: ModelSource) -> dict[str, Any]:
     """params, FLOPs (batch 1) and input size of a source's network."""
+    from zoo.architectures import build_model
     from zoo.architectures.summary import count_flops
 
-    model = source.load()
-    size = model.spec.input_size
+    if source.checkpoint is None:  # an artifact: cost from its manifest's spec (None for a foreign file)
+        spec = source.spec
+        size = source.artifact.input_size
+        if spec is None:
+            return {"params": None, "flops": None, "input_size": size}
+        model = build_model(spec)
+    else:
+        model = source.load()
+        size = model.spec.input_size
     return {"params": sum(p.numel() for p in model.parameters()), "flops": count_flops(model, size), "input_size": size}
 
 
@@ -163,8 +171,13 @@ def run_benchmark(sources: Sequence[ModelSource], backends: Sequence[str], preci
 
     info = {s.label: model_info(s) for s in sources}
     # a precision a backend does not offer (torch is the fp32 reference) is not a row at all
-    configs = [Config(s, b, p, t, batch, info=dict(info[s.label]))
-               for s in sources for b in backends for p in precisions for t in threads if p in backend_info(b).precisions]
+    configs = []
+    for s in sources:
+        if s.artifact is not None:  # measured as exported: its own backend and precision
+            configs += [Config(s, s.artifact.backend, s.artifact.precision, t, batch, info=dict(info[s.label])) for t in threads]
+            continue
+        configs += [Config(s, b, p, t, batch, info=dict(info[s.label]))
+                    for b in backends for p in precisions for t in threads if p in backend_info(b).precisions]
     task = progress.add_task("export + load", total=len(configs)) if progress else None
     for c in configs:
         if progress:
