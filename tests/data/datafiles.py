@@ -13,7 +13,7 @@ from zoo.pose import HeadPose, project_points
 
 def face_points(yaw: float = 0.0, pitch: float = 0.0, roll: float = 0.0, size: int = 200) -> np.ndarray:
     """70 landmarks of the mean face seen at a pose: 68 projected points + the two eye centres as pupils."""
-    pts = project_points(HeadPose.from_angles(yaw, pitch, roll, np.array([0.0, 0.0, 300.0 * size / 200])), (size, size))
+    pts = project_points(HeadPose.from_angles(yaw, pitch, roll, np.array([0.0, 0.0, 300.0])), (size, size))
     pupils = np.stack([pts[36:42].mean(axis=0), pts[42:48].mean(axis=0)])
     return np.concatenate([pts, pupils]).astype(np.float32)
 

@@ -55,14 +55,16 @@ def test_inference_crop_is_centred_square_1_5() -> None:
         assert np.all(np.abs((b[:2] + b[2:]) / 2 - (lo + hi) / 2) <= 0.2 * side + 1e-6)
 
 
-def test_crop_and_resize_maps_points_onto_content(tmp_path: Path) -> None:
-    pts = face_points()
-    image = np.zeros((200, 200, 3), np.uint8)
-    cv2.circle(image, (100, 60), 3, (255, 255, 255), -1)
+@pytest.mark.parametrize("size", [200, 800])  # 800: the crop shrinks > 2x, through pyrDown
+def test_crop_and_resize_maps_points_onto_content(size: int) -> None:
+    pts = face_points(size=size)
+    image = np.zeros((size, size, 3), np.uint8)
+    dot = np.array([0.5, 0.3]) * size
+    cv2.circle(image, (round(dot[0]), round(dot[1])), size // 60, (255, 255, 255), -1)
     crop, m = crop_and_resize(image, crop_box(pts), S)
-    expected = m[:, :2] @ np.array([100.0, 60.0]) + m[:, 2]
+    expected = m[:, :2] @ dot + m[:, 2]
     got = bright_centre(torch.from_numpy(normalize(crop)))
-    assert np.linalg.norm(got - expected) < 0.75
+    assert np.linalg.norm(got - expected) < 0.5
     assert crop.shape == (S, S, 3) and crop.dtype == np.uint8
 
 
