@@ -36,6 +36,8 @@ def bench(
     peer: Annotated[list[Path] | None, typer.Option("--peer", help="fdfat best.pt to measure beside ours "
                                                     "(default: every one under ../shared/peers/fdfat).")] = None,
     no_peers: Annotated[bool, typer.Option("--no-peers", help="Do not measure fdfat's models.")] = False,
+    task: Annotated[str, typer.Option(help="latency: Runtime.run on a preprocessed batch; track: + crop/normalise/"
+                                           "decode from a 640x480 frame (the tracker's per-face cost).")] = "latency",
     out: Annotated[Path | None, typer.Option(help="Results folder (default: the checkout's results/).")] = None,
     plot: Annotated[bool, typer.Option(help="Draw results/plots/latency-HOST.png.")] = True,
 ) -> None:
@@ -71,6 +73,10 @@ def bench(
         thread_counts = _split_ints(threads)
     except ValueError:
         fail(f"--threads takes integers like 1,2, not {threads}")
+    if task not in harness.TASKS:
+        fail(f"--task must be one of {', '.join(harness.TASKS)}")
+    if task == "track" and batch != 1:
+        fail("--task track times one face per call: use --batch 1")
     if runs < 1 or warmup < 0 or batch < 1 or not thread_counts or min(thread_counts) < 1:
         fail("--runs, --batch and --threads must be at least 1, --warmup at least 0")
 
@@ -92,8 +98,9 @@ def bench(
                   f"{len(thread_counts)} thread setting(s); {runs} runs after {warmup} warm-up, round-robin blocks of {block}")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
-        configs = harness.run_benchmark(sources, backends, precisions, thread_counts, batch, runs, warmup, block, progress)
-    rows = [harness.to_row(c) for c in configs]
+        configs = harness.run_benchmark(sources, backends, precisions, thread_counts, batch, runs, warmup, block, progress,
+                                        task=task)
+    rows = [harness.to_row(c, task=task) for c in configs]
     path = report.save_rows(rows, out)
     console.print(report.table(rows))
     console.print(f"load average after: {hostinfo.load_average()}")

@@ -1,9 +1,10 @@
 """The latency harness: time ``Runtime.run`` on a preprocessed batch, round-robin over configurations.
 
-What one number includes: a single ``Runtime.run(batch)`` call on an already-normalised float32
+What one number includes (``task=latency``, the default): a single ``Runtime.run(batch)`` call on an already-normalised float32
 NCHW batch (the runtime's own layout conversion, e.g. NCHW->NHWC for TFLite, and its output
 copies included), measured with ``time.perf_counter_ns``. Not included: face detection,
-cropping, resizing, normalisation, landmark decoding, pose.
+cropping, resizing, normalisation, landmark decoding, pose. ``task=track`` adds the per-face work
+of the tracker around it (see ``make_call``).
 
 Round-robin: after warm-up, every configuration runs a block of ``block`` timed calls (preceded
 by one untimed call, so each block starts from that model's steady state rather than from the
@@ -104,20 +105,43 @@ def prepare(config: Config, on_linux_coreml: str = "needs macOS") -> Config:
     return config
 
 
+TASKS = ("latency", "track")
+
+
+def make_call(config: Config, task: str, rng: np.random.Generator) -> Callable[[], Any]:
+    """The zero-argument call one timing measures.
+
+    ``latency``: ``Runtime.run`` on a fixed preprocessed batch. ``track``: what a tracker pays per face
+    per frame besides detection: crop + resize from a 640x480 frame, normalise, ``Runtime.run``,
+    and landmarks mapped back to frame pixels (no detection, smoothing or pose).
+    """
+    size = config.info.get("input_size") or 96
+    run = config.runtime.run
+    if task == "latency":
+        x = rng.uniform(-1, 1, size=(config.batch, 3, size, size)).astype(np.float32)
+        return lambda: run(x)
+    from zoo.data.dataset import crop_and_resize, normalize
+
+    frame = rng.integers(0, 256, size=(480, 640, 3), dtype=np.uint8)
+    box = np.array([220.0, 140.0, 420.0, 340.0])
+
+    def call() -> np.ndarray:
+        crop, m = crop_and_resize(frame, box, size)
+        out = run(normalize(crop)[None])
+        px = (out["landmarks"][0] + 0.5) * size
+        return (px - m[:, 2]) / m[0, 0]  # crop_and_resize's matrix is a pure scale + shift
+
+    return call
+
+
 def measure(configs: Sequence[Config], runs: int, warmup: int, block: int = 10,
-            advance: Callable[[int], None] | None = None, seed: int = 0) -> None:
+            advance: Callable[[int], None] | None = None, seed: int = 0, task: str = "latency") -> None:
     """Fill ``times_ns`` of every ready configuration: warm-up, then round-robin blocks."""
     ready = [c for c in configs if c.runtime is not None]
-    inputs = {}
-    rng = np.random.default_rng(seed)
+    calls = {id(c): make_call(c, task, np.random.default_rng(seed)) for c in ready}
     for c in ready:
-        size = c.info.get("input_size") or 96
-        key = (c.batch, size)
-        if key not in inputs:
-            inputs[key] = rng.uniform(-1, 1, size=(c.batch, 3, size, size)).astype(np.float32)
-        c.info["_input"] = inputs[key]
         for _ in range(warmup):
-            c.runtime.run(c.info["_input"])
+            calls[id(c)]()
     block = max(1, min(block, runs))
     rounds = -(-runs // block)
     clock = time.perf_counter_ns
@@ -125,11 +149,11 @@ def measure(configs: Sequence[Config], runs: int, warmup: int, block: int = 10,
         n = min(block, runs - r * block)
         shift = r % len(ready) if ready else 0
         for c in ready[shift:] + ready[:shift]:
-            x, run = c.info["_input"], c.runtime.run
-            run(x)  # untimed: back to this model's steady state
+            call = calls[id(c)]
+            call()  # untimed: back to this model's steady state
             for _ in range(n):
                 t0 = clock()
-                run(x)
+                call()
                 c.times_ns.append(clock() - t0)
         if advance:
             advance(n * len(ready))
@@ -165,7 +189,7 @@ def _sha(artifact: Any) -> str | None:
 
 def run_benchmark(sources: Sequence[ModelSource], backends: Sequence[str], precisions: Sequence[str],
                   threads: Sequence[int], batch: int, runs: int, warmup: int, block: int = 10,
-                  progress: Any = None) -> list[Config]:
+                  progress: Any = None, task: str = "latency") -> list[Config]:
     """Prepare every (source, backend, precision, threads) configuration and measure them together."""
     from zoo.backends import info as backend_info
 
@@ -188,7 +212,7 @@ def run_benchmark(sources: Sequence[ModelSource], backends: Sequence[str], preci
     ready = [c for c in configs if c.runtime is not None]
     if progress:
         timing = progress.add_task(f"timing {len(ready)} configurations", total=runs * len(ready))
-        measure(configs, runs, warmup, block, advance=lambda n: progress.advance(timing, n))
+        measure(configs, runs, warmup, block, advance=lambda n: progress.advance(timing, n), task=task)
     else:
-        measure(configs, runs, warmup, block)
+        measure(configs, runs, warmup, block, task=task)
     return configs
