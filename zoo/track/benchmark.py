@@ -185,3 +185,27 @@ def run_tracking_benchmark(predictor: Any, variant: str, detector: str = "gt", s
         if progress is not None:
             progress(scenario, rows[-1])
     return rows
+
+
+def write_rows(rows: list[dict[str, Any]], root: Path | None = None) -> Path:
+    """Upsert benchmark rows into results/tracking.csv (keyed by host, backend, variant, ..., video)."""
+    from zoo.results import write_table
+
+    return write_table("tracking", rows, root)
+
+
+def rows_table(rows: list[dict[str, Any]]) -> Any:
+    """The benchmark rows as a rich table (what the README's tracking table shows)."""
+    from rich.table import Table
+
+    table = Table(title=f"tracking benchmark: {rows[0]['variant']}, detector {rows[0]['detector']}" if rows else "tracking")
+    cols = [("scenario", "scenario", "{}"), ("NME mean %", "nme_mean", "{:.2f}"), ("NME p95 %", "nme_p95", "{:.2f}"),
+            ("jitter % IOD", "jitter_iod", "{:.3f}"), ("ID sw.", "id_switches", "{}"), ("lost", "frames_lost", "{}"),
+            ("face-frames", "face_frames", "{}"), ("crop", "ms_crop", "{:.3f}"), ("landmarks", "ms_landmarks", "{:.3f}"),
+            ("filter", "ms_filter", "{:.3f}"), ("pose", "ms_pose", "{:.3f}"), ("frame p50 ms", "p50_frame_ms", "{:.3f}"),
+            ("det. ms/frame", "detector_ms_per_frame", "{:.2f}"), ("HOG recall", "hog_recall", "{:.2f}")]
+    for title, _, _ in cols:
+        table.add_column(title, justify="left" if title == "scenario" else "right")
+    for r in rows:
+        table.add_row(*("-" if r.get(k) is None else fmt.format(r[k]) for _, k, fmt in cols))
+    return table

@@ -97,7 +97,58 @@ def demo(
         _fail(str(e))
 
 
+def track_bench(
+    model: Annotated[str | None, typer.Option("--model", help="Variant, checkpoint or artifact (default: shipped).")] = None,
+    oracle: Annotated[bool, typer.Option("--oracle", help="Ground truth + 1 px noise, no model.")] = False,
+    backend: Annotated[str, typer.Option("--backend")] = "onnx",
+    threads: Annotated[int, typer.Option("--threads", min=1)] = 1,
+    detector: Annotated[str, typer.Option("--detector", help=f"gt (seed from ground truth) | {DETECTOR_HELP}")] = "gt",
+    scenario: Annotated[list[str] | None, typer.Option("--scenario", help="Repeatable; default all.")] = None,
+    frames: Annotated[int, typer.Option("--frames", min=10)] = 150,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    filter_name: Annotated[str, typer.Option("--filter", help=" | ".join(FILTERS))] = "oneeuro",
+    write: Annotated[bool, typer.Option("--write/--no-write", help="Upsert the rows into results/tracking.csv.")] = True,
+) -> None:
+    """Tracking benchmark on rendered clips with ground truth; rows for results/tracking.csv."""
+    from rich.console import Console
+
+    from .benchmark import rows_table, run_tracking_benchmark, write_rows
+    from .clips import SCENARIOS
+    from .detectors import DetectorError, make_detector
+    from .model import ModelError, choose_model, load_predictor
+    from .oracle import OraclePredictor
+    from .tracker import TrackerConfig
+
+    console = Console()
+    unknown = [s for s in scenario or [] if s not in SCENARIOS]
+    if unknown:
+        _fail(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+    if filter_name not in FILTERS:
+        _fail(f"unknown filter {filter_name!r}; choose one of {', '.join(FILTERS)}")
+    try:
+        if detector != "gt":
+            make_detector(detector)
+        if oracle:
+            predictor, variant = OraclePredictor(noise_px=1.0, seed=seed), "oracle"
+        else:
+            pick, _ = choose_model(model, None, backend)
+            predictor = load_predictor(pick.spec, backend, threads)
+            variant = getattr(predictor, "name", None) or getattr(getattr(predictor, "spec", None), "name", None) or pick.spec
+            console.print(f"model: {pick.reason}", highlight=False)
+    except (DetectorError, ModelError) as e:
+        _fail(str(e))
+        return
+    with console.status("tracking rendered clips") as status:
+        rows = run_tracking_benchmark(predictor, variant, detector, scenario or tuple(SCENARIOS), frames, seed, backend,
+                                      threads=threads, config=TrackerConfig(filter=filter_name),
+                                      progress=lambda name, _: status.update(f"tracked {name}"))
+    console.print(rows_table(rows))
+    if write:
+        console.print(f"wrote {write_rows(rows)}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``zoo track`` and ``zoo demo`` to the ``zoo`` app."""
+    """Add ``zoo track``, ``zoo track-bench`` and ``zoo demo`` to the ``zoo`` app."""
     app.command("track")(track)
+    app.command("track-bench")(track_bench)
     app.command("demo")(demo)

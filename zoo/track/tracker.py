@@ -90,6 +90,7 @@ class Track:
     pose: HeadPose | None = None
     score_ema: float | None = None  # the drop decision uses this, not one frame's score
     low: int = 0
+    confirmed_t: float = -np.inf  # last time a detection matched this track
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
 
     def next_box(self, motion: float) -> np.ndarray:
@@ -161,10 +162,10 @@ class Tracker:
     # ------------------------------------------------------------------ per-frame update
     def update(self, image_rgb: np.ndarray, frame: int, t: float) -> FrameResult:
         """Advance every track to this frame, fold in detections, return this frame's faces."""
-        t_start = time.perf_counter()
         h, w = image_rgb.shape[:2]
         timings: dict[str, float | None] = dict.fromkeys(STAGES, 0.0)
-        self._maybe_detect(image_rgb, frame, t)
+        self._maybe_detect(image_rgb, frame, t)  # not timed: normally a hand-off to the background thread
+        t_start = time.perf_counter()
         for tr in list(self.tracks):
             if not self._step(tr, image_rgb, t, timings):
                 self.tracks.remove(tr)
@@ -226,7 +227,8 @@ class Tracker:
             tr.score_ema = score if tr.score_ema is None else 0.6 * tr.score_ema + 0.4 * score
         if not self._face_ok(lm, tr.score_ema, w, h):
             tr.low += 1
-            return tr.low < self.config.patience
+            # A face the detector found within the last detection interval is kept regardless.
+            return tr.low < self.config.patience or t - tr.confirmed_t <= 1.0 / self.config.detect_hz
         tr.low = 0
         centre_move = lm.mean(0) - tr.raw.mean(0)
         tr.velocity = 0.7 * centre_move + 0.3 * tr.velocity
@@ -250,13 +252,18 @@ class Tracker:
         if len(self.tracks) >= self.config.max_tracks:
             return None
         h, w = image.shape[:2]
-        lm, score = None, None
+        lm, scores = None, []
         for _ in range(max(1, self.config.init_passes)):
             lm, score = self._predict(image, box, timings)
-            if not self._face_ok(lm, score, w, h):
+            scores.append(score)
+            if not self._face_ok(lm, None, w, h):
                 return None
             box = crop_from_landmarks(lm)
-        tr = Track(self._next_id, lm, lm, score, make_filter(self.config.filter), frame, score_ema=score)
+        # The first crop comes from a detector box; any pass that scores a face is enough to start.
+        best = None if scores[-1] is None else max(scores)
+        if best is not None and best < self.config.min_score:
+            return None
+        tr = Track(self._next_id, lm, lm, scores[-1], make_filter(self.config.filter), frame, score_ema=best, confirmed_t=t)
         if self._duplicate_of_live(tr):
             return None
         self._next_id += 1
@@ -289,11 +296,11 @@ class Tracker:
         self.stats["detections"] += len(result.detections)
         self.stats["detector_ms"] += result.ms
         boxes = [self.runner.detector.crop_box(d.box) for d in result.detections]
-        for box in self._associate(boxes):
+        for box in self._associate(boxes, t):
             self._start(image, box, frame, t, timings)
         return len(result.detections), result.ms
 
-    def _associate(self, boxes: list[np.ndarray]) -> list[np.ndarray]:
+    def _associate(self, boxes: list[np.ndarray], t: float) -> list[np.ndarray]:
         """Match detections to tracks (IoU, Hungarian); matched tracks are confirmed, the rest returned.
 
         A detector hit confirms a track's face even when the model's score wavers, so a track holds
@@ -308,7 +315,7 @@ class Tracker:
             if iou[r, c] >= self.config.iou_match:
                 matched.add(r)
                 tr = self.tracks[c]
-                tr.low = 0
+                tr.low, tr.confirmed_t = 0, t
                 if tr.score_ema is not None:
                     tr.score_ema = max(tr.score_ema, self.config.min_score)
         # A detection overlapping any live track is that face seen again, even if Hungarian gave
