@@ -71,11 +71,11 @@ def read_ldmks(path: Path) -> np.ndarray:
         text = path.read_text()
     except OSError as e:
         raise DatasetError(f"{path}: cannot read landmarks ({e.strerror or e}); check the file exists and is readable") from None
-    rows = [line.split() for line in text.splitlines() if line.strip()]
-    if any(len(r) < 2 for r in rows):
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    if any(len(r) < 2 for r in lines):
         raise DatasetError(f"{path}: every line must be 'x y'; fix or regenerate the file")
     try:
-        pts = np.array([r[:2] for r in rows], dtype=np.float32).reshape(-1, 2)
+        pts = np.array([float(v) for r in lines for v in r[:2]], dtype=np.float32).reshape(-1, 2)
     except ValueError:
         raise DatasetError(f"{path}: non-numeric coordinates; fix or regenerate the file") from None
     return pts
@@ -101,7 +101,7 @@ def read_pts(path: Path) -> np.ndarray:
             except ValueError:
                 raise DatasetError(f"{path}: bad n_points header {value.strip()!r}; it must be an integer") from None
     try:
-        pts = np.array(body.split(), dtype=np.float32)
+        pts = np.array([float(v) for v in body.split()], dtype=np.float32)
     except ValueError:
         raise DatasetError(f"{path}: non-numeric coordinates; fix the file") from None
     if pts.size % 2:
