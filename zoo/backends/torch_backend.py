@@ -34,22 +34,25 @@ def export(model: Any, out_dir: Path, precision: str = "fp32", calib: Any = None
 
 
 class TorchRuntime:
-    """A zoo checkpoint in eager mode under ``torch.inference_mode`` with ``threads`` intra-op threads."""
+    """An eval-mode network under ``torch.inference_mode`` with ``threads`` intra-op threads."""
 
-    def __init__(self, artifact: Artifact, threads: int = 1) -> None:
+    def __init__(self, model: Any, manifest: dict[str, Any], threads: int = 1) -> None:
         import torch
 
-        from zoo.engine.checkpoint import CheckpointError, load_checkpoint
-
-        try:
-            self.model = load_checkpoint(artifact.path).build()
-        except CheckpointError as e:
-            raise ArtifactError(str(e)) from None
+        self.model = model.eval()
         self.threads = max(1, int(threads))
         self._torch = torch
-        self.manifest = artifact.manifest
-        self.input_size = artifact.input_size
-        self.output_names = artifact.output_names
+        self.manifest = manifest
+        self.input_size = int(manifest["input"]["size"])
+        self.output_names = tuple(manifest["outputs"])
+
+    @classmethod
+    def from_model(cls, model: Any, threads: int = 1) -> TorchRuntime:
+        """Run an in-memory network (no artifact on disk) through the Runtime interface."""
+        from .base import base_manifest
+        from .exporting import source_info
+
+        return cls(model, base_manifest(NAME, "fp32", model.spec, source_info(model), ""), threads)
 
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         torch = self._torch
@@ -62,4 +65,10 @@ class TorchRuntime:
 
 
 def load(artifact: Artifact, threads: int = 1) -> TorchRuntime:
-    return TorchRuntime(artifact, threads)
+    from zoo.engine.checkpoint import CheckpointError, load_checkpoint
+
+    try:
+        model = load_checkpoint(artifact.path).build()
+    except CheckpointError as e:
+        raise ArtifactError(str(e)) from None
+    return TorchRuntime(model, artifact.manifest, threads)
