@@ -43,26 +43,36 @@ def bench(session: nox.Session) -> None:
     session.run("zoo", "bench", *(session.posargs or BENCH_DEFAULTS))
 
 
+#: (backend, precision) pairs fdfat's peers are scored on, so conversion losses show as NME differences.
+PARITY = [("torch", "fp32"), ("onnx", "fp32"), ("onnx", "int8"), ("openvino", "fp32"), ("openvino", "int8"),
+          ("tflite", "fp32"), ("tflite", "int8")]
+
+
 @nox.session(python=False)
 def eval(session: nox.Session) -> None:  # noqa: A001 - the session's name is the command's name
-    """fdfat's peers on the real check sets (both crop resamplings) and every shipped checkpoint on synth."""
+    """fdfat's peers on the real check sets (every backend/precision on lfpw-train; both crop resamplings
+    on ONNX Runtime fp32), and every shipped checkpoint on the synth test split."""
     if session.posargs:
         session.run("zoo", "eval", *session.posargs)
         return
     from pathlib import Path
 
-    shared = Path(__file__).resolve().parent.parent / "shared"
+    here = Path(__file__).resolve().parent
+    shared = here.parent / "shared"
     real = shared / "data" / "real"
-    for peer in ("fdfat-lw", "fdfat-lwcsp"):
-        if not (shared / "peers" / "fdfat").is_dir():
-            session.log("../shared/peers/fdfat is absent: skipping fdfat's models")
-            break
-        for name in ("lfpw-train", "dlib-examples"):
-            yaml = real / name / "faces.yaml"
-            if yaml.is_file():
-                for resample in ("zoo", "plain"):
-                    session.run("zoo", "eval", "--dataset", str(yaml), "--peer", peer, "--resample", resample)
-    for weights in sorted((Path(__file__).resolve().parent / "zoo" / "weights").glob("*.pt")):
+    if (shared / "peers" / "fdfat").is_dir():
+        for peer in ("fdfat-lw", "fdfat-lwcsp"):
+            for name in ("lfpw-train", "dlib-examples"):
+                yaml = real / name / "faces.yaml"
+                if not yaml.is_file():
+                    continue
+                session.run("zoo", "eval", "--dataset", str(yaml), "--peer", peer, "--resample", "plain")
+                for backend, precision in PARITY if name == "lfpw-train" else [("onnx", "fp32")]:
+                    session.run("zoo", "eval", "--dataset", str(yaml), "--peer", peer, "--backend", backend,
+                                "--precision", precision)
+    else:
+        session.log("../shared/peers/fdfat is absent: skipping fdfat's models")
+    for weights in sorted((here / "zoo" / "weights").glob("*.pt")):
         session.run("zoo", "eval", "--dataset", "synth", "--checkpoint", str(weights))
 
 

@@ -148,6 +148,16 @@ def resolve_peer(name_or_path: str) -> ModelSource:
 
 
 # --------------------------------------------------------------------------- artifacts
+def _stale_calibration(artifact: Any) -> bool:
+    """An int8 export calibrated on random images while the renderer was missing is rebuilt once the
+    renderer imports: calibration on faces is what the accuracy of an int8 row depends on."""
+    source = str(((artifact.manifest or {}).get("calibration") or {}).get("source", ""))
+    if artifact.manifest.get("precision") != "int8" or not source.startswith("random-fallback"):
+        return False
+    import importlib.util
+
+    return importlib.util.find_spec("zoo.data.synth") is not None
+
 def artifact_dir(source: ModelSource, backend: str, precision: str) -> Path:
     return cache_root() / "artifacts" / source.sha256[:16] / f"{backend}-{precision}"
 
@@ -168,7 +178,7 @@ def ensure_artifact(source: ModelSource, backend: str, precision: str, allow_dri
     if marker.is_file():
         try:
             artifact = load_artifact(Path(marker.read_text().strip()))
-            if Path(artifact.path).exists():
+            if Path(artifact.path).exists() and not _stale_calibration(artifact):
                 return artifact
         except Exception:  # noqa: BLE001 - a stale or half-written cache entry is simply rebuilt
             pass
