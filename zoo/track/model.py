@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 import zoo
@@ -109,81 +108,44 @@ class StagedPrediction:
     pose: Any = None
 
 
-class OnnxStagedPredictor:
-    """Crop -> ONNX Runtime -> map back, timing each stage (used until ``zoo.predict`` lands).
+class TrackingPredictor:
+    """``zoo.predict.Predictor`` as the tracker uses it: a crop box in, landmarks out, each stage timed.
 
-    The model is exported once per checkpoint sha256 into the cache folder. Timings: ``crop``
-    is the affine warp + normalisation, ``landmarks`` the runtime call plus mapping points back.
+    The tracker already holds the crop box (from the previous landmarks, shifted by the face's
+    motion), so this runs the predictor's own steps on it: training's ``crop_and_resize`` +
+    ``normalize`` (``crop``), ``Predictor.predict_batch`` and the exact inverse affine
+    (``landmarks``, face score included). Pose is left to the tracker, which seeds solvePnP with
+    the track's previous pose.
     """
 
-    def __init__(self, checkpoint: str, threads: int = 1) -> None:
-        import onnxruntime as ort
-
-        from zoo.engine.checkpoint import CheckpointError, load_checkpoint
-
-        try:
-            ckpt = load_checkpoint(checkpoint)
-        except (CheckpointError, OSError) as e:
-            raise ModelError(str(e)) from None
-        self.spec = ckpt.spec
-        self.size = int(ckpt.spec.input_size)
-        onnx_path = self._export(ckpt)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-        self.outputs = [o.name for o in self.session.get_outputs()]
-        self.input = self.session.get_inputs()[0].name
-        self.name = ckpt.spec.name
-
-    def _export(self, ckpt: Any) -> Path:
-        import torch
-
-        from zoo.architectures import TupleOutputs
-        from zoo.data import cache_dir
-
-        out = cache_dir() / "track-onnx" / f"{ckpt.sha256[:16]}.onnx"
-        if out.is_file():
-            return out
-        out.parent.mkdir(parents=True, exist_ok=True)
-        net = TupleOutputs(ckpt.build()).eval()
-        tmp = out.with_suffix(".tmp.onnx")
-        torch.onnx.export(net, torch.zeros(1, 3, self.size, self.size), str(tmp), input_names=["input"],
-                          output_names=list(net.output_names), opset_version=17, dynamo=False)
-        tmp.replace(out)
-        return out
+    def __init__(self, predictor: Any) -> None:
+        self.predictor = predictor
+        self.size = int(predictor.input_size)
+        self.name = getattr(predictor, "label", "") or "model"
 
     def predict_stages(self, image_rgb: np.ndarray, box: np.ndarray) -> tuple[StagedPrediction, dict[str, float]]:
+        from zoo.data.dataset import crop_and_resize, normalize
+        from zoo.predict import crop_to_image
+
         t0 = time.perf_counter()
-        x1, y1, x2, y2 = (float(v) for v in box)
-        s = self.size / max(x2 - x1, 1e-6)
-        m = np.array([[s, 0, -x1 * s], [0, s, -y1 * s]], dtype=np.float64)
-        crop = cv2.warpAffine(image_rgb, m, (self.size, self.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        x = (crop.astype(np.float32) * (1 / 127.5) - 1.0).transpose(2, 0, 1)[None]
+        pixels, matrix = crop_and_resize(image_rgb, box, self.size)
+        x = normalize(pixels)[None]
         t1 = time.perf_counter()
-        out = dict(zip(self.outputs, self.session.run(None, {self.input: np.ascontiguousarray(x)}), strict=True))
-        lm = (out["landmarks"][0].astype(np.float64) + 0.5) * (x2 - x1) + np.array([x1, y1])
+        out = self.predictor.predict_batch(x)
+        points = crop_to_image(out["landmarks"][0], matrix, self.size)
         score = float(out["face_score"][0, 0]) if "face_score" in out else None
         t2 = time.perf_counter()
-        return StagedPrediction(lm, score, np.asarray(box)), {"crop": (t1 - t0) * 1e3, "landmarks": (t2 - t1) * 1e3}
+        return StagedPrediction(points, score, np.asarray(box)), {"crop": (t1 - t0) * 1e3, "landmarks": (t2 - t1) * 1e3}
 
     def predict(self, image_rgb: np.ndarray, box: np.ndarray) -> StagedPrediction:
         return self.predict_stages(image_rgb, box)[0]
 
 
-def load_predictor(spec: str, backend: str = "onnx", threads: int = 1) -> Any:
-    """A predictor for the tracker: ``zoo.predict.Predictor`` when available, else the local ONNX one."""
+def load_predictor(spec: str, backend: str = "onnx", threads: int = 1) -> TrackingPredictor:
+    """The tracker's predictor for a variant, checkpoint or artifact, via ``zoo.predict.Predictor``."""
+    from zoo.predict import Predictor
+
     try:
-        from zoo.predict import Predictor
-    except ImportError:
-        Predictor = None  # noqa: N806
-    if Predictor is not None:
-        try:
-            return Predictor.from_spec(spec, backend=backend, threads=threads)
-        except (ValueError, OSError) as e:
-            raise ModelError(str(e).splitlines()[0]) from None
-    if backend != "onnx":
-        raise ModelError(f"backend {backend!r} needs zoo.predict, which is not installed in this checkout; use --backend onnx")
-    if not Path(spec).is_file():
-        raise ModelError(f"model {spec!r} is not a checkpoint file; give a zoo checkpoint (.pt)")
-    return OnnxStagedPredictor(spec, threads)
+        return TrackingPredictor(Predictor.from_spec(spec, backend=backend, threads=threads))
+    except (ValueError, OSError, RuntimeError) as e:  # zoo's model/backend errors are ValueError/RuntimeError kinds
+        raise ModelError(str(e).strip().splitlines()[0] if str(e).strip() else f"cannot load model {spec!r}") from None
