@@ -17,7 +17,7 @@ nox.options.reuse_venv = "yes"
 #: torch first and pinned: unpinned torch pulls a multi-GB CUDA build on CPU-only machines.
 TORCH = "torch==2.13.0"
 
-BENCH_DEFAULTS = ["--backend", "onnx,openvino,tflite,torch", "--precision", "fp32,int8", "--threads", "1,2",
+BENCH_DEFAULTS = ["--backend", "all", "--precision", "fp32,int8", "--threads", "1,2",
                   "--runs", "1000", "--warmup", "50"]
 
 
@@ -38,7 +38,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=False)
 def bench(session: nox.Session) -> None:
-    """Latency of every -affine-cls variant and fdfat's peers on onnx, openvino, tflite and torch,
+    """Latency of every -affine-cls variant and fdfat's peers on every backend (CoreML: "needs macOS" off macOS),
     fp32 and int8, 1 and 2 threads, round-robin in one run; upserts results/latency.csv."""
     session.run("zoo", "bench", *(session.posargs or BENCH_DEFAULTS))
 

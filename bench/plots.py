@@ -28,11 +28,12 @@ def latency_chart(csv_path: Path, host: str, out: Path | None = None) -> Path:
         for k, (b, p) in enumerate(series):
             cell = {r["variant"]: r["p50_ms"] for r in rows if r["threads"] == t and (r["backend"], r["precision"]) == (b, p)}
             xs = [i + (k - (len(series) - 1) / 2) * width for i in range(len(variants))]
-            ax.bar(xs, [cell.get(v, 0.0) for v in variants], width, label=f"{b} {p}")
+            ax.bar(xs, [cell.get(v, float("nan")) for v in variants], width, label=f"{b} {p}")
         ax.set_xticks(range(len(variants)))
         labels = [f"{v}\n(peer)" if v.startswith("fdfat") else v for v in variants]
         ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=8)
-        ax.set_ylabel("p50 ms")
+        ax.set_yscale("log")  # torch eager is ~10x the exported runtimes; a linear axis hides their differences
+        ax.set_ylabel("p50 ms (log scale)")
         ax.set_title(f"{host}: {t} thread(s), batch 1, Runtime.run only", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
     axes[0, 0].legend(ncol=4, fontsize=7)
