@@ -193,3 +193,24 @@ def test_too_few_points_is_a_one_line_error() -> None:
     sample = Sample(Path("x.png"), face_points()[:68], {})
     with pytest.raises(DatasetError, match="68 landmarks, the model needs 70"):
         LandmarkDataset([sample], S)
+
+
+@pytest.mark.parametrize("cache", [None, "ram", "memmap"])
+def test_resolution_cap_keeps_points_on_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache: str | None) -> None:
+    """An 800 px image stored at most 300 px: the dot still sits under its landmark, in every cache mode."""
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path / "cache"))
+    pts = face_points(size=800)
+    image = np.zeros((800, 800, 3), np.uint8)
+    cv2.circle(image, (round(float(pts[30, 0])), round(float(pts[30, 1]))), 10, (255, 255, 255), -1, lineType=cv2.LINE_AA)
+    pts[30] = np.round(pts[30])
+    write_fs(tmp_path / "big", "big", pts, image)
+    samples = read_facesynthetics(tmp_path / "big")
+    capped = LandmarkDataset(samples, S, affine=True, photometric_aug=False, cache=cache, max_side=300)
+    assert capped.images[0][0].shape == (300, 300, 3) and capped.images[0][1] == pytest.approx(300 / 800)
+    for epoch in range(4):
+        item = capped[(epoch, 0)]
+        found = bright_centre(item["image"])
+        assert np.linalg.norm(to_px(item["landmarks"])[30] - found) < 1.0
+    if cache is not None:
+        plain = LandmarkDataset(samples, S, affine=True, photometric_aug=False, max_side=300)
+        assert torch.equal(plain[(1, 0)]["image"], capped[(1, 0)]["image"])

@@ -167,12 +167,13 @@ class LandmarkDataset(torch.utils.data.Dataset):
     Items: ``image`` float32 [3,S,S], ``landmarks`` float32 [K,2] in [-0.5, 0.5] crop units
     (zeros for a non-face), ``is_face`` [1], ``pose`` [3] = (yaw, pitch, roll)/90, ``has_pose`` [1],
     ``index``. ``cache``: None (decode every time), "ram" (decoded images kept per process) or
-    "memmap" (decoded once into a uint8 file under the zoo cache, shared by all workers).
+    "memmap" (decoded once into a uint8 file under the zoo cache, shared by all workers);
+    ``max_side`` caps the stored image resolution (see ``zoo.data.images``).
     """
 
     def __init__(self, samples: Sequence[Sample], input_size: int, num_points: int = 70, train: bool = True,
                  affine: bool = False, flip: bool = True, seed: int = 0, cache: str | None = None,
-                 rotate: float = 30.0, photometric_aug: bool = True) -> None:
+                 rotate: float = 30.0, photometric_aug: bool = True, max_side: int | None = None) -> None:
         self.samples = list(samples)
         self.size, self.num_points, self.train = int(input_size), int(num_points), train
         self.affine, self.flip, self.seed, self.rotate = affine, flip, int(seed), float(rotate)
@@ -182,7 +183,7 @@ class LandmarkDataset(torch.utils.data.Dataset):
                 have = 0 if s.landmarks is None else len(s.landmarks)
                 raise DatasetError(f"{s.image_path}: {have} landmarks, the model needs {self.num_points}; "
                                    "train a 68-point model or drop this sample")
-        self.images = ImageStore([s.image_path for s in self.samples], cache)
+        self.images = ImageStore([s.image_path for s in self.samples], cache, max_side=max_side)
         self._epoch = 0
         self._perm = flip_permutation(self.num_points)
         self._aug = None  # built lazily in each worker
@@ -202,7 +203,7 @@ class LandmarkDataset(torch.utils.data.Dataset):
         """Item ``key`` of the current epoch, or ``key = (epoch, index)``."""
         epoch, index = (int(key[0]), int(key[1])) if isinstance(key, tuple) else (self._epoch, int(key))
         sample = self.samples[index]
-        image = self.images[index]
+        image, scale = self.images[index]
         rng = np.random.default_rng([self.seed, epoch, index]) if self.train else None
         size = self.size
         if sample.is_face:
@@ -210,7 +211,7 @@ class LandmarkDataset(torch.utils.data.Dataset):
             m = box_matrix(crop_box(points, rng), size)
         else:
             points = None
-            m = box_matrix(self._negative_box(image.shape, rng), size)
+            m = box_matrix(self._negative_box((image.shape[0] / scale, image.shape[1] / scale), rng), size)
         pose = pose_from_meta(sample.meta) if sample.is_face else None
         flipped = False
         if rng is not None:
@@ -222,7 +223,8 @@ class LandmarkDataset(torch.utils.data.Dataset):
             if self.flip and rng.random() < 0.5:
                 m = flip_matrix(size) @ m
                 flipped = True
-        crop = cv2.cvtColor(warp(image, m, size), cv2.COLOR_BGR2RGB)
+        stored = m if scale == 1.0 else m @ np.diag([1 / scale, 1 / scale, 1.0])  # the image may be stored smaller
+        crop = cv2.cvtColor(warp(image, stored, size), cv2.COLOR_BGR2RGB)
         if rng is not None and self.photometric_aug:
             if self._aug is None:
                 self._aug = Photometric()
@@ -243,7 +245,7 @@ class LandmarkDataset(torch.utils.data.Dataset):
         }
 
     @staticmethod
-    def _negative_box(shape: tuple[int, ...], rng: np.random.Generator | None) -> np.ndarray:
+    def _negative_box(shape: tuple[float, ...], rng: np.random.Generator | None) -> np.ndarray:
         """A random square inside a non-face image (training), or its centred largest square."""
         h, w = shape[:2]
         side = min(h, w) * (rng.uniform(0.35, 1.0) if rng is not None else 1.0)
