@@ -67,7 +67,20 @@ def list_backends(installed_only: bool = False) -> list[str]:
 
 def available(name: str) -> bool:
     """Whether a backend's libraries are installed (found, not imported: cheap)."""
-    return all(importlib.util.find_spec(m) is not None for m in info(name).requires)
+    try:
+        ensure_available(name)
+    except MissingExtraError:
+        return False
+    return True
+
+
+def ensure_available(name: str) -> None:
+    """Raise the one-line MissingExtraError when a backend's libraries are not installed."""
+    b = info(name)
+    missing = [m for m in b.requires if importlib.util.find_spec(m) is None]
+    if missing:
+        raise MissingExtraError(f"the {name} backend needs {', '.join(missing)}, which is not installed; "
+                                f"install it with: pip install 'zoo[{b.extra or 'all'}]'")
 
 
 def info(name: str) -> BackendInfo:
@@ -83,6 +96,7 @@ def get_backend(name: str) -> ModuleType:
 
 __all__ = [
     "BACKENDS", "EXPORT_ALL", "PARITY_LIMITS", "PRECISIONS", "Artifact", "ArtifactError", "BackendError", "BackendInfo",
-    "InputError", "MissingExtraError", "ParityError", "Runtime", "UnsupportedError", "available", "get_backend", "info",
+    "InputError", "MissingExtraError", "ParityError", "Runtime", "UnsupportedError", "available", "ensure_available",
+    "get_backend", "info",
     "list_backends", "load_artifact",
 ]

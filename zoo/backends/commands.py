@@ -48,7 +48,7 @@ def export_cmd(
     name: Annotated[str | None, typer.Option("--name", help="Label of a --from-onnx model (default: its folder).")] = None,
 ) -> None:
     """Export a variant or checkpoint to deployable formats, with a manifest and parity measured against torch."""
-    from zoo.backends import BACKENDS, EXPORT_ALL, PRECISIONS, BackendError
+    from zoo.backends import BACKENDS, EXPORT_ALL, PRECISIONS, BackendError, MissingExtraError, ensure_available
     from zoo.cli import console, fail
 
     if from_onnx is not None:
@@ -59,6 +59,11 @@ def export_cmd(
     formats = _split(fmt, (*BACKENDS, "all"), "format")
     formats = list(dict.fromkeys(b for f in formats for b in (EXPORT_ALL if f == "all" else (f,))))
     precisions = _split(precision, PRECISIONS, "precision")
+    if len(formats) == 1:
+        try:
+            ensure_available(formats[0])
+        except MissingExtraError as e:
+            fail(str(e))
     try:
         from zoo.backends.calibration import calibration_set
         from zoo.backends.sources import resolve_model
@@ -69,14 +74,15 @@ def export_cmd(
     except (BackendError, ValueError, OSError) as e:
         fail(str(e).splitlines()[0])
     src = net.zoo_source
-    console.print(f"{net.spec.name}: {src['kind']} {src.get('path') or ''} sha256 {src['sha256'][:12]}; "
-                  f"calibration: {calib.source}, {len(calib.images)} crops", highlight=False)
+    header = (f"{net.spec.name}: {src['kind']} {src.get('path') or ''} sha256 {src['sha256'][:12]}; "
+              f"calibration: {calib.source}, {len(calib.images)} crops")
     rows = [_export_one(net, b, p, out, calib, allow_drift, force) for b in formats for p in precisions]
-    _print_rows(rows)
     failed = [r for r in rows if r["status"] not in ("exported", "cached", "drift allowed")]
+    if len(rows) == 1 and failed:
+        fail(failed[0]["message"])
+    console.print(header, highlight=False, soft_wrap=True)
+    _print_rows(rows)
     if failed:
-        if len(rows) == 1:
-            fail(failed[0]["message"])
         fail(f"{len(failed)} of {len(rows)} exports failed: " + "; ".join(f"{r['backend']} {r['precision']}: {r['message']}"
                                                                           for r in failed))
 

@@ -39,10 +39,9 @@ TIMEOUT_S = 1200
 
 def export(model: Any, out_dir: Path, precision: str = "fp32", calib: Any = None, *, allow_drift: bool = False) -> Artifact:
     """ONNX -> onnx2tf -> ``out_dir/model.tflite`` (NHWC, batch 1) at ``precision``, with a manifest."""
-    from . import onnx_backend
+    from . import ensure_available, onnx_backend
 
-    require("onnx2tf", EXTRA, NAME)
-    require("ai_edge_litert.interpreter", EXTRA, NAME)
+    ensure_available(NAME)  # onnx2tf itself runs in a subprocess: importing it here would cost 7 s of TensorFlow
     if precision not in PRODUCTS:
         raise UnsupportedError(f"the tflite backend exports fp32, fp16 or int8, not {precision!r}")
     started = time.perf_counter()
