@@ -76,6 +76,7 @@ def test_select_model_most_accurate_that_fits(tmp_path: Path) -> None:
     choice = select_model(1.2, "onnx", host="h", root=tmp_path)
     assert choice.variant == "mid" and "4.00%" in choice.reason
     assert select_model(0.2, "onnx", host="h", root=tmp_path).variant is None
+    assert select_model(5, "onnx", host="h", root=tmp_path, only={"fast", "mid"}).variant == "mid"
     none_here = select_model(5, "onnx", host="other", root=tmp_path)
     assert none_here.variant is None and "no latency rows for host 'other'" in none_here.reason
     assert select_model(5, "tflite", host="h", root=tmp_path).variant is None

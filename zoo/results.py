@@ -245,9 +245,9 @@ class ModelChoice:
 
 
 def select_model(budget_ms: float, backend: str, host: str | None = None, root: Path | None = None,
-                 include_peers: bool = False) -> ModelChoice:
+                 include_peers: bool = False, only: Iterable[str] | None = None) -> ModelChoice:
     """The most accurate variant (NME on the synth test split) whose measured p50 on ``host`` and
-    ``backend`` fits ``budget_ms``.
+    ``backend`` fits ``budget_ms``; ``only`` restricts the candidates (e.g. to variants with shipped weights).
 
     Ties and variants without an accuracy row fall back to the fastest. The reason says which
     rows were considered, and says plainly when this host has no latency rows at all, so the
@@ -263,6 +263,9 @@ def select_model(budget_ms: float, backend: str, host: str | None = None, root: 
         return ModelChoice(None, backend, reason=f"no latency rows for host {host!r} in results/latency.csv{known}; "
                                                  f"run `zoo bench --backend {backend}` on this machine first")
     rows = [r for r in on_host if r.get("backend") == backend]
+    if only is not None:  # e.g. the variants the caller has weights for
+        allowed = set(only)
+        rows = [r for r in rows if r["variant"] in allowed]
     if not rows:
         have = sorted({str(r["backend"]) for r in on_host})
         return ModelChoice(None, backend, reason=f"host {host!r} has no {backend} rows (it has: {', '.join(have)})")
