@@ -7,12 +7,16 @@ filter, pose; the detector separately, amortised over frames since it runs in th
 Rows go to results/tracking.csv (``zoo.results`` schema plus these columns).
 
 Timing scope: ``p50_frame_ms`` is the tracker's main-thread update (crop + landmarks + score +
-filter + pose + association), without video decoding, drawing, or the detector itself.
+filter + pose + association), without video decoding, drawing, or the detector itself;
+``p50_frame_cpu_ms`` the same update in thread CPU time (robust to other processes on the
+machine; ``load_avg`` records how busy it was). Frames without a face are left out of both.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +31,8 @@ from .tracker import STAGES, FrameResult, Tracker, TrackerConfig, iou_matrix
 
 #: Columns this benchmark adds to results/tracking.csv beyond ``zoo.results.TRACKING_COLUMNS``.
 EXTRA_COLUMNS = ("scenario", "seed", "filter", "nme_mean", "nme_p95", "jitter_iod", "id_switches", "frames_lost",
-                 "face_frames", "ms_crop", "ms_landmarks", "ms_filter", "ms_pose", "detector_ms_per_frame", "hog_recall")
+                 "face_frames", "ms_crop", "ms_landmarks", "ms_filter", "ms_pose", "p50_frame_cpu_ms", "detector_ms_per_frame",
+                 "hog_recall", "load_avg")
 VISIBLE = 0.7  # a ground-truth face at least this visible must be tracked
 
 
@@ -39,6 +44,9 @@ class SequenceRun:
     truth: list[dict[str, Any]] = field(default_factory=list)
     detector_calls: int = 0
     detector_ms: float = 0.0
+    #: the tracker thread's CPU time per update (ms): unlike wall time, not inflated by other
+    #: processes competing for the cores, so comparable across busy and quiet runs.
+    cpu_ms: list[float] = field(default_factory=list)
 
 
 def clip_frames(clip_dir: Path) -> Iterator[tuple[int, float, np.ndarray, dict[str, Any]]]:
@@ -63,7 +71,9 @@ def track_sequence(predictor: Any, detector: Detector | None, frames: Iterable[t
         for obj in (predictor, detector):
             if hasattr(obj, "set_frame"):
                 obj.set_frame(gt)
+        c0 = time.thread_time_ns()
         run.results.append(tracker.update(rgb, i, t))
+        run.cpu_ms.append((time.thread_time_ns() - c0) / 1e6)
         run.truth.append(gt)
     run.detector_calls, run.detector_ms = tracker.stats["detector_calls"], tracker.stats["detector_ms"]
     return run
@@ -118,6 +128,8 @@ def score_sequence(run: SequenceRun) -> dict[str, Any]:
         "p50_frame_ms": float(np.median(total)), "p90_frame_ms": float(np.percentile(total, 90)),
         "p50_landmark_ms": float(np.median(stage["landmarks"])) if stage["landmarks"] else 0.0,
         "fps": 1000.0 / max(float(np.mean(total)), 1e-6),
+        "p50_frame_cpu_ms": float(np.median([c for c, r in zip(run.cpu_ms, run.results, strict=True) if r.faces]))
+        if run.cpu_ms and any(r.faces for r in run.results) else None,
         "detector_ms": run.detector_ms / run.detector_calls if run.detector_calls else None,
         "detector_ms_per_frame": run.detector_ms / n,
     }
@@ -180,6 +192,7 @@ def run_tracking_benchmark(predictor: Any, variant: str, detector: str = "gt", s
             "precision": precision, "threads": threads, "detector": detector, "video": f"synth:{scenario}:n{frames}:s{seed}",
             "scenario": scenario, "seed": seed, "filter": config.filter, **metrics,
             "hog_recall": hog_recall(clip) if with_hog_recall else None,
+            "load_avg": round(os.getloadavg()[0], 2),
             "zoo_version": __version__, "date": dt.date.today().isoformat(),
         })
         if progress is not None:
@@ -203,6 +216,7 @@ def rows_table(rows: list[dict[str, Any]]) -> Any:
             ("jitter % IOD", "jitter_iod", "{:.3f}"), ("ID sw.", "id_switches", "{}"), ("lost", "frames_lost", "{}"),
             ("face-frames", "face_frames", "{}"), ("crop", "ms_crop", "{:.3f}"), ("landmarks", "ms_landmarks", "{:.3f}"),
             ("filter", "ms_filter", "{:.3f}"), ("pose", "ms_pose", "{:.3f}"), ("frame p50 ms", "p50_frame_ms", "{:.3f}"),
+            ("CPU p50 ms", "p50_frame_cpu_ms", "{:.3f}"),
             ("det. ms/frame", "detector_ms_per_frame", "{:.2f}"), ("HOG recall", "hog_recall", "{:.2f}")]
     for title, _, _ in cols:
         table.add_column(title, justify="left" if title == "scenario" else "right")
