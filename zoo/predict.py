@@ -77,7 +77,7 @@ class Predictor:
         Artifacts run on the backend their manifest names; checkpoints and variants are exported
         once into ``export_dir`` (default: the cache folder) and reused.
         """
-        from zoo.backends import get_backend, load_artifact
+        from zoo.backends import ensure_available, get_backend, load_artifact
 
         path = Path(model)
         if path.exists() and (path.is_dir() or path.suffix in ARTIFACT_SUFFIXES):
@@ -85,6 +85,7 @@ class Predictor:
             return cls(get_backend(art.backend).load(art, threads), art.input_size, art.manifest.get("variant", path.name))
         from zoo.backends.sources import export_model, resolve_model
 
+        ensure_available(backend)
         net = resolve_model(model)
         if backend == "torch":
             from zoo.backends.torch_backend import TorchRuntime

@@ -14,6 +14,15 @@ import typer
 FORMAT_HELP = "onnx, openvino, tflite, coreml, torch, or all (comma-separated list allowed)."
 
 
+def fail(message: str) -> None:
+    """``zoo.cli.fail`` with rich markup escaped: pip extras like ``zoo[openvino]`` must print as typed."""
+    from rich.markup import escape
+
+    from zoo.cli import fail as cli_fail
+
+    cli_fail(escape(message))
+
+
 def register(app: typer.Typer) -> None:
     """Add ``export`` and ``predict`` to the ``zoo`` app."""
     app.command("export")(export_cmd)
@@ -21,7 +30,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _split(value: str, allowed: tuple[str, ...], what: str) -> list[str]:
-    from zoo.cli import fail
 
     items = [v.strip() for v in value.split(",") if v.strip()]
     bad = [v for v in items if v not in allowed]
@@ -49,7 +57,7 @@ def export_cmd(
 ) -> None:
     """Export a variant or checkpoint to deployable formats, with a manifest and parity measured against torch."""
     from zoo.backends import BACKENDS, EXPORT_ALL, PRECISIONS, BackendError, MissingExtraError, ensure_available
-    from zoo.cli import console, fail
+    from zoo.cli import console
 
     if from_onnx is not None:
         _wrap(from_onnx, outputs, out, name)
@@ -80,7 +88,9 @@ def export_cmd(
     failed = [r for r in rows if r["status"] not in ("exported", "cached", "drift allowed")]
     if len(rows) == 1 and failed:
         fail(failed[0]["message"])
-    console.print(header, highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    console.print(escape(header), highlight=False, soft_wrap=True)
     _print_rows(rows)
     if failed:
         fail(f"{len(failed)} of {len(rows)} exports failed: " + "; ".join(f"{r['backend']} {r['precision']}: {r['message']}"
@@ -120,6 +130,7 @@ def _fmt(v: Any, spec: str) -> str:
 
 
 def _print_rows(rows: list[dict[str, Any]]) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from zoo.cli import console
@@ -141,9 +152,9 @@ def _print_rows(rows: list[dict[str, Any]]) -> None:
                       _fmt(p.get("nme_vs_torch"), ".4f"), _fmt(r["seconds"], ".1f"))
     console.print(table)
     for r in rows:
-        console.print(f"  {r['backend']} {r['precision']}: {r['path'] or r['message']}", highlight=False, soft_wrap=True)
+        console.print(f"  {r['backend']} {r['precision']}: {escape(r['path'] or r['message'])}", highlight=False, soft_wrap=True)
     for note in notes:
-        console.print(f"  note: {note}", highlight=False, soft_wrap=True)
+        console.print(f"  note: {escape(note)}", highlight=False, soft_wrap=True)
     console.print("  limits on max abs error (output units): fp32 1e-4, fp16 2e-3; int8 reported only. "
                   "dNME: backend NME - torch NME on the labelled calibration crops", highlight=False, soft_wrap=True)
 
@@ -151,7 +162,7 @@ def _print_rows(rows: list[dict[str, Any]]) -> None:
 def _wrap(file: Path, outputs: str, out: Path, name: str | None) -> None:
     from zoo.backends.base import BackendError
     from zoo.backends.foreign import wrap_onnx
-    from zoo.cli import console, fail
+    from zoo.cli import console
 
     label = name or f"onnx-{Path(file).resolve().parent.name}"
     try:
@@ -177,7 +188,7 @@ def predict_cmd(
 ) -> None:
     """Landmarks, face score and head pose for the faces in one image."""
     from zoo.backends import BACKENDS, BackendError
-    from zoo.cli import console, fail
+    from zoo.cli import console
     from zoo.predict import ImageError, Predictor, detect_faces, draw, read_image, write_png
 
     boxes = [_parse_box(box)] if box else None
@@ -217,8 +228,6 @@ def predict_cmd(
 
 
 def _parse_box(text: str) -> Any:
-    from zoo.cli import fail
-
     try:
         vals = [float(v) for v in text.split(",")]
     except ValueError:
