@@ -69,3 +69,28 @@ def test_default_model_order(tmp_path, monkeypatch):
     assert track_model.default_model().spec.endswith("a.pt")
     (tmp_path / "weights" / "DEFAULT").write_text("b.pt\n")
     assert track_model.default_model().spec.endswith("b.pt")
+
+
+def test_budget_picks_a_shipped_variant_that_fits(tmp_path, monkeypatch):
+    from zoo.architectures import create_model
+    from zoo.engine.checkpoint import save_checkpoint
+    from zoo.results import current_host, write_table
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    save_checkpoint(weights / "lw.pt", create_model("lw-relu6-affine-cls"))
+    monkeypatch.setattr(track_model, "WEIGHTS_DIR", weights)
+    monkeypatch.setenv("ZOO_RESULTS", str(tmp_path / "results"))
+    host = current_host().name
+    write_table("latency", [
+        {"host": host, "backend": "onnx", "variant": v, "precision": "fp32", "threads": 1, "batch": 1, "input_size": 96,
+         "p50_ms": ms, "task": "latency", "device": "cpu"} for v, ms in (("lw-relu6-affine-cls", 0.8), ("lwcsp-silu-affine-cls", 1.6))])
+    write_table("accuracy", [
+        {"variant": v, "checkpoint_sha256": v, "backend": "onnx", "precision": "fp32", "dataset": "synth", "split": "test",
+         "nme": nme} for v, nme in (("lw-relu6-affine-cls", 4.5), ("lwcsp-silu-affine-cls", 4.0))])
+    pick, notes = track_model.choose_model(None, 1.0, "onnx")
+    assert pick.spec.endswith("lw.pt") and "lw-relu6-affine-cls" in pick.reason
+    pick, notes = track_model.choose_model(None, 0.1, "onnx")  # nothing fits: the shipped default, said so
+    assert pick.spec.endswith("lw.pt") and any("nothing fits" in n for n in notes)
+    pick, notes = track_model.choose_model("lw-relu6", 1.0, "onnx")  # --model wins
+    assert pick.spec == "lw-relu6" and not notes

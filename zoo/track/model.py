@@ -68,16 +68,17 @@ def default_model() -> ModelPick:
     raise ModelError(f"no shipped weights in {WEIGHTS_DIR} and no fdfat checkpoint at {FDFAT_LW}; pass --model CHECKPOINT")
 
 
-def _weights_for_variant(variant: str) -> Path | None:
+def shipped_variants() -> dict[str, Path]:
+    """Variant name -> shipped checkpoint (the first one per variant, DEFAULT first)."""
     from zoo.engine.checkpoint import load_checkpoint
 
+    out: dict[str, Path] = {}
     for path in shipped_weights():
         try:
-            if load_checkpoint(path).spec.name == variant:
-                return path
+            out.setdefault(load_checkpoint(path).spec.name, path)
         except Exception:  # noqa: BLE001 - an unreadable shipped file is simply not a candidate
             continue
-    return None
+    return out
 
 
 def choose_model(model: str | None, budget_ms: float | None, backend: str) -> tuple[ModelPick, list[str]]:
@@ -88,12 +89,13 @@ def choose_model(model: str | None, budget_ms: float | None, backend: str) -> tu
     if budget_ms is not None:
         from zoo.results import select_model
 
-        choice = select_model(budget_ms, backend)
+        shipped = shipped_variants()
+        choice = select_model(budget_ms, backend, only=list(shipped) if shipped else None)
         notes.append(f"--budget-ms {budget_ms:g}: {choice.reason}")
+        if choice.variant and choice.variant in shipped:
+            path = shipped[choice.variant]
+            return ModelPick(str(path), f"{choice.variant} within {budget_ms:g} ms ({path.name})"), notes
         if choice.variant:
-            path = _weights_for_variant(choice.variant)
-            if path is not None:
-                return ModelPick(str(path), f"{choice.variant} within {budget_ms:g} ms ({path.name})"), notes
             notes.append(f"{choice.variant} has no shipped weights in zoo/weights/; using the shipped default")
         else:
             notes.append("falling back to the shipped default")
