@@ -14,6 +14,8 @@ Runtime quantises the input and dequantises the outputs with the tensors' own sc
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
 import shutil
 import subprocess
@@ -47,15 +49,13 @@ def export(model: Any, out_dir: Path, precision: str = "fp32", calib: Any = None
     started = time.perf_counter()
     out_dir = Path(out_dir)
     cal = as_calibration(calib, model.spec.input_size)
-    with tempfile.TemporaryDirectory(prefix="zoo-onnx2tf-") as tmp:
-        work = Path(tmp)
-        onnx_facts = onnx_backend.to_onnx(model, work / "model.onnx", dynamic_batch=False)
-        log = run_onnx2tf(work, cal, int8=precision == "int8", simplified=onnx_facts["simplified"])
-        product = work / "out" / PRODUCTS[precision]
-        if not product.is_file():
-            raise BackendError(f"onnx2tf did not write {product.name}: {log}")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(product, out_dir / FILE)
+    with tempfile.TemporaryDirectory(prefix="zoo-onnx-") as tmp:
+        onnx_path = Path(tmp) / "model.onnx"
+        onnx_facts = onnx_backend.to_onnx(model, onnx_path, dynamic_batch=False)
+        products = convert(onnx_path, cal, int8=precision == "int8", simplified=onnx_facts["simplified"])
+    product = products / PRODUCTS[precision]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(product, out_dir / FILE)
     facts: dict[str, Any] = {"converted_from": f"onnx opset {onnx_facts['opset']} via onnx2tf", "onnx2tf_product": product.name}
     if precision == "int8":
         facts["quantization"] = {"method": "onnx2tf full-integer quantisation (TFLite converter, representative dataset)",
@@ -63,6 +63,30 @@ def export(model: Any, out_dir: Path, precision: str = "fp32", calib: Any = None
                                  "calibration_images": int(len(cal.images))}
     return finish_export(model, out_dir, NAME, precision, cal, FILE, load, facts, allow_drift, started, layout="NHWC",
                          batch=1, toolchain=("onnx2tf", "tensorflow", "tf_keras", "ai-edge-litert", "onnxsim"))
+
+
+#: onnx2tf output folders of this process, by (ONNX bytes, calibration) digest: one conversion writes
+#: float32 and float16 (and the int8 models when asked), so fp32 then fp16 converts only once.
+_CONVERTED: dict[str, Path] = {}
+
+
+def convert(onnx_path: Path, calib: Calibration, int8: bool, simplified: bool) -> Path:
+    """The onnx2tf output folder for this ONNX file, converting only when no earlier run has the products."""
+    h = hashlib.sha256(onnx_path.read_bytes())
+    h.update(calib.images.tobytes())
+    key = h.hexdigest()
+    folder = _CONVERTED.get(key)
+    need = PRODUCTS["int8" if int8 else "fp32"]
+    if folder is not None and (folder / need).is_file():
+        return folder
+    work = Path(tempfile.mkdtemp(prefix="zoo-onnx2tf-"))
+    atexit.register(shutil.rmtree, work, True)
+    shutil.copyfile(onnx_path, work / "model.onnx")
+    log = run_onnx2tf(work, calib, int8, simplified)
+    if not (work / "out" / need).is_file():
+        raise BackendError(f"onnx2tf did not write {need}: {log}")
+    _CONVERTED[key] = work / "out"
+    return work / "out"
 
 
 def run_onnx2tf(work: Path, calib: Calibration, int8: bool, simplified: bool) -> str:
