@@ -47,7 +47,8 @@ def test_hog_finds_a_frontal_rendered_face_and_its_crop_box_overlaps_the_truth()
 
 def test_detector_specs(tmp_path):
     assert isinstance(make_detector("hog"), HogDetector)
-    for spec, msg in (("haar", "unknown detector"), (f"yunet:{tmp_path}/none.onnx", "not found"),
+    assert make_detector("hog:1").upsample == 1
+    for spec, msg in (("haar", "unknown detector"), ("hog:x", "unknown detector"), (f"yunet:{tmp_path}/none.onnx", "not found"),
                       ("ultraface:", "not found")):
         with pytest.raises(DetectorError, match=msg):
             make_detector(spec)
@@ -84,7 +85,8 @@ def test_budget_picks_a_shipped_variant_that_fits(tmp_path, monkeypatch):
     host = current_host().name
     write_table("latency", [
         {"host": host, "backend": "onnx", "variant": v, "precision": "fp32", "threads": 1, "batch": 1, "input_size": 96,
-         "p50_ms": ms, "task": "latency", "device": "cpu"} for v, ms in (("lw-relu6-affine-cls", 0.8), ("lwcsp-silu-affine-cls", 1.6))])
+         "p50_ms": ms,
+         "task": "latency", "device": "cpu"} for v, ms in (("lw-relu6-affine-cls", 0.8), ("lwcsp-silu-affine-cls", 1.6))])
     write_table("accuracy", [
         {"variant": v, "checkpoint_sha256": v, "backend": "onnx", "precision": "fp32", "dataset": "synth", "split": "test",
          "nme": nme} for v, nme in (("lw-relu6-affine-cls", 4.5), ("lwcsp-silu-affine-cls", 4.0))])
@@ -94,3 +96,11 @@ def test_budget_picks_a_shipped_variant_that_fits(tmp_path, monkeypatch):
     assert pick.spec.endswith("lw.pt") and any("nothing fits" in n for n in notes)
     pick, notes = track_model.choose_model("lw-relu6", 1.0, "onnx")  # --model wins
     assert pick.spec == "lw-relu6" and not notes
+
+
+def test_tracker_crop_is_the_training_inference_crop():
+    from zoo.data.dataset import crop_box
+    from zoo.track.tracker import crop_from_landmarks
+
+    pts = np.random.default_rng(0).uniform(50, 300, (70, 2))
+    assert np.allclose(crop_from_landmarks(pts), crop_box(pts, None))
