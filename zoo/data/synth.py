@@ -1,0 +1,160 @@
+"""Synthetic face datasets: the renderer's public entry points.
+
+``render_face(rng, size)`` draws one labelled face (see ``synth_render``); ``write_dataset``
+renders many in parallel into the FaceSynthetics layout plus ``_meta.json`` files, split lists,
+non-face negatives and a dataset YAML; ``default_dataset`` keeps standard sets in the cache.
+
+Determinism: image ``i`` of a set is drawn from ``np.random.default_rng([seed, i])`` (negative
+``j`` from ``[seed, j, 1]``), so the bytes depend only on (seed, index), never on the number of
+worker processes or on which worker rendered what.
+
+Layout written by ``write_dataset(out, ...)``::
+
+    out/000000.png, 000000_ldmks.txt (70 lines "x y", 0-based pixels), 000000_meta.json, ...
+    out/negatives/000000.png, ...          non-face images (no _ldmks.txt)
+    out/train.txt, val.txt, test.txt       face image paths relative to out/ (80/10/10 by index)
+    out/negatives_train.txt, negatives_val.txt, negatives_test.txt
+    out/dataset.yaml                       base_path (absolute), train/val/test, negatives: {train,val,test}
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from multiprocessing import get_context
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+
+from zoo.data import cache_dir
+from zoo.data.head_mesh import head_grid
+from zoo.data.synth_negatives import render_negative
+from zoo.data.synth_render import FaceParams, render_face, render_params, sample_params
+from zoo.data.synth_texture import landmark_tex
+
+__all__ = ["RENDER_VERSION", "FaceParams", "default_dataset", "render_face", "render_params", "sample_params", "write_dataset",
+           "split_of", "KINDS"]
+
+#: Bumped whenever the renderer's output changes, so cached default datasets are rebuilt.
+RENDER_VERSION = 1
+SPLITS = ("train", "val", "test")
+MARKER = ".complete.json"
+#: default_dataset kinds: (images, seed, environment override for the image count)
+KINDS = {"standard": (20_000, 0, "ZOO_STANDARD_IMAGES"), "test": (2_000, 1, "ZOO_TEST_IMAGES"), "tiny": (64, 2, None)}
+
+
+def split_of(index: int) -> str:
+    """80/10/10 split by index: fixed, so growing a set never moves an image between splits."""
+    r = index % 10
+    return "val" if r == 8 else "test" if r == 9 else "train"
+
+
+def _name(index: int, width: int) -> str:
+    return f"{index:0{width}d}"
+
+
+def _write_face(task: tuple[Path, int, int, int, int]) -> tuple[int, float]:
+    out, seed, index, size, width = task
+    img, pts, meta = render_face(np.random.default_rng([seed, index]), size)
+    stem = out / _name(index, width)
+    cv2.imwrite(str(stem) + ".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    (stem.parent / (stem.name + "_ldmks.txt")).write_text("".join(f"{x:.4f} {y:.4f}\n" for x, y in pts))
+    (stem.parent / (stem.name + "_meta.json")).write_text(json.dumps(meta, separators=(",", ":")))
+    return index, float(meta["yaw"])
+
+
+def _write_negative(task: tuple[Path, int, int, int, int]) -> tuple[int, float]:
+    out, seed, index, size, width = task
+    img, _ = render_negative(np.random.default_rng([seed, index, 1]), size)
+    cv2.imwrite(str(out / "negatives" / (_name(index, width) + ".png")), cv2.cvtColor(img, cv2.COLOR_RGB2BGR),
+                [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    return index, float("nan")
+
+
+def _run(task: tuple) -> tuple[int, float]:
+    kind, rest = task[0], task[1:]
+    return _write_face(rest) if kind == "face" else _write_negative(rest)
+
+
+def _init_worker() -> None:
+    cv2.setNumThreads(1)
+
+
+def write_dataset(
+    out: Path, images: int, seed: int, workers: int | None = None, negatives_fraction: float = 0.1, size: int = 256
+) -> Path:
+    """Render ``images`` images (faces and ``negatives_fraction`` of non-faces) into ``out``; returns the YAML path."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    if images < 1:
+        raise ValueError(f"images must be at least 1, not {images}")
+    if not 0.0 <= negatives_fraction < 1.0:
+        raise ValueError(f"negatives_fraction is a fraction in [0, 1), not {negatives_fraction}")
+    out = Path(out).resolve()
+    (out / "negatives").mkdir(parents=True, exist_ok=True)
+    n_neg = int(round(images * negatives_fraction))
+    n_face = images - n_neg
+    width = max(6, len(str(max(n_face, n_neg, 1) - 1)))
+    tasks = [("face", out, seed, i, size, width) for i in range(n_face)]
+    tasks += [("neg", out, seed, j, size, width) for j in range(n_neg)]
+    workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
+    head_grid()  # build the cached mesh before timing starts (workers build their own)
+    landmark_tex()
+    columns = (TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=True) as bar:
+        job = bar.add_task("render", total=len(tasks))
+        if workers == 1:
+            for t in tasks:
+                _run(t)
+                bar.advance(job)
+        else:
+            with get_context("spawn").Pool(workers, initializer=_init_worker) as pool:  # fork can deadlock on OpenCV threads
+                for _ in pool.imap_unordered(_run, tasks, chunksize=8):
+                    bar.advance(job)
+    lists: dict[str, list[str]] = {f"{p}{s}": [] for s in SPLITS for p in ("", "negatives_")}
+    for i in range(n_face):
+        lists[split_of(i)].append(f"{_name(i, width)}.png")
+    for j in range(n_neg):
+        lists[f"negatives_{split_of(j)}"].append(f"negatives/{_name(j, width)}.png")
+    for key, entries in lists.items():
+        (out / f"{key}.txt").write_text("".join(e + "\n" for e in entries))
+    doc = {"base_path": str(out), **{s: f"{s}.txt" for s in SPLITS},
+           "negatives": {s: f"negatives_{s}.txt" for s in SPLITS},
+           "synth": {"images": images, "faces": n_face, "negatives": n_neg, "seed": seed, "size": size,
+                     "render_version": RENDER_VERSION}}
+    path = out / "dataset.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def default_dataset(kind: str = "standard") -> Path:
+    """A cached synthetic set (``standard``: 20,000 images, seed 0; ``test``: 2,000, seed 1; ``tiny``: 64).
+
+    Generated once into ``cache_dir()``; a marker written last means a half-written folder (an
+    interrupted run) is regenerated. Image counts can be overridden with ZOO_STANDARD_IMAGES /
+    ZOO_TEST_IMAGES (the count is part of the folder name, so sets never mix).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown dataset kind '{kind}'; known kinds: {', '.join(KINDS)}")
+    images, seed, env = KINDS[kind]
+    if env and os.environ.get(env):
+        try:
+            images = int(os.environ[env])
+        except ValueError as e:
+            raise ValueError(f"{env}={os.environ[env]!r} is not a whole number of images") from e
+    folder = cache_dir() / f"synth-{kind}-n{images}-s{seed}-v{RENDER_VERSION}"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        marker = folder / MARKER
+        if marker.exists():
+            return folder / "dataset.yaml"
+        if folder.exists():
+            shutil.rmtree(folder)
+        path = write_dataset(folder, images, seed)
+        marker.write_text(json.dumps({"images": images, "seed": seed, "render_version": RENDER_VERSION}))
+        return path

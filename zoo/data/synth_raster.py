@@ -1,0 +1,95 @@
+"""Headless rasteriser for the renderer: painter's algorithm into a triangle-id buffer, then
+per-pixel (deferred) interpolation of vertex attributes.
+
+Why this shape: ``cv2.fillConvexPoly`` per triangle in depth order is the fastest pip-only way
+to resolve visibility on a CPU (no z-buffer in numpy, no OpenGL), but flat-filled colours look
+faceted. Filling triangle *ids* instead and interpolating normals and texture coordinates per
+pixel afterwards (vectorised numpy) gives smooth Phong-like shading and per-pixel textures for
+the price of one painter pass. Layers let whole parts be ordered explicitly (torso, then neck,
+then head), which is more robust than comparing triangle depths across separate meshes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+SUBPIXEL_BITS = 2  # cv2 fixed-point shift: quarter-pixel vertex precision
+
+
+@dataclass
+class MeshPart:
+    """One part of the scene in camera space (mm, x right, y down, z away from the camera)."""
+
+    verts: np.ndarray  # [V,3]
+    tris: np.ndarray  # [T,3] int
+    attrs: np.ndarray  # [V,A] float32, A identical across parts of one scene
+    material: int | np.ndarray  # per part or [T]
+    layer: int = 0  # drawn in ascending layer order
+    bias: float | np.ndarray = 0.0  # mm pulled toward the camera when sorting (per part or [T])
+    two_sided: bool = False
+
+
+@dataclass
+class Fragments:
+    """Visible pixels after rasterisation: coordinates, triangle material and attributes."""
+
+    ys: np.ndarray
+    xs: np.ndarray
+    material: np.ndarray  # [N] uint8
+    attrs: np.ndarray  # [N,A] float32
+    ids: np.ndarray = field(repr=False)  # [H,W] int32 triangle index, -1 = background
+
+
+def project(verts: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Pinhole projection of camera-space points to pixel coordinates (pixel centres at integers)."""
+    z = np.maximum(verts[:, 2], 1e-3)
+    return np.stack([k[0, 0] * verts[:, 0] / z + k[0, 2], k[1, 1] * verts[:, 1] / z + k[1, 2]], axis=1)
+
+
+def rasterize(parts: list[MeshPart], k: np.ndarray, size: tuple[int, int]) -> Fragments:
+    """Resolve visibility of all parts and interpolate their attributes at every covered pixel."""
+    w, h = size
+    verts = np.concatenate([p.verts for p in parts])
+    attrs = np.concatenate([p.attrs for p in parts]).astype(np.float32)
+    offsets = np.cumsum([0] + [len(p.verts) for p in parts[:-1]])
+    tris = np.concatenate([p.tris + o for p, o in zip(parts, offsets, strict=False)]).astype(np.int64)
+    count = [len(p.tris) for p in parts]
+    material = np.concatenate([np.broadcast_to(np.asarray(p.material, np.uint8), (n,)) for p, n in zip(parts, count, strict=False)])
+    layer = np.concatenate([np.full(n, p.layer, np.int32) for p, n in zip(parts, count, strict=False)])
+    bias = np.concatenate([np.broadcast_to(np.asarray(p.bias, np.float64), (n,)) for p, n in zip(parts, count, strict=False)])
+    two = np.concatenate([np.full(n, p.two_sided) for p, n in zip(parts, count, strict=False)])
+
+    uv = project(verts, k)
+    p0, p1, p2 = uv[tris[:, 0]], uv[tris[:, 1]], uv[tris[:, 2]]
+    area = (p1[:, 0] - p0[:, 0]) * (p2[:, 1] - p0[:, 1]) - (p2[:, 0] - p0[:, 0]) * (p1[:, 1] - p0[:, 1])
+    zc = verts[tris, 2].mean(axis=1)
+    lo, hi = uv[tris].min(axis=1), uv[tris].max(axis=1)
+    keep = (area < -1e-6) | (two & (np.abs(area) > 1e-6))
+    keep &= (zc > 1.0) & (hi[:, 0] >= -1) & (hi[:, 1] >= -1) & (lo[:, 0] <= w) & (lo[:, 1] <= h)
+    idx = np.nonzero(keep)[0]
+    order = idx[np.lexsort((-(zc[idx] - bias[idx]), layer[idx]))]
+
+    ids = np.full((h, w), -1, np.int32)
+    fixed = np.round(uv * (1 << SUBPIXEL_BITS)).astype(np.int32)
+    polys = fixed[tris[order]]
+    fill = cv2.fillConvexPoly
+    for t, poly in zip(order.tolist(), polys, strict=False):
+        fill(ids, poly, t, cv2.LINE_8, SUBPIXEL_BITS)
+
+    ys, xs = np.nonzero(ids >= 0)
+    tid = ids[ys, xs]
+    tv = tris[tid]
+    a, b, c = uv[tv[:, 0]], uv[tv[:, 1]], uv[tv[:, 2]]
+    e0, e1 = b - a, c - a
+    px = np.stack([xs, ys], axis=1).astype(np.float64) - a
+    den = e0[:, 0] * e1[:, 1] - e1[:, 0] * e0[:, 1]
+    den = np.where(np.abs(den) < 1e-9, 1e-9, den)
+    l1 = (px[:, 0] * e1[:, 1] - e1[:, 0] * px[:, 1]) / den
+    l2 = (e0[:, 0] * px[:, 1] - px[:, 0] * e0[:, 1]) / den
+    bary = np.clip(np.stack([1 - l1 - l2, l1, l2], axis=1), 0.0, 1.0)
+    bary /= bary.sum(axis=1, keepdims=True) + 1e-12
+    frag_attrs = np.einsum("nk,nka->na", bary.astype(np.float32), attrs[tv])
+    return Fragments(ys, xs, material[tid], frag_attrs, ids)

@@ -1,0 +1,306 @@
+"""``render_face``: one synthetic face photo with exact 70-point landmarks and its metadata.
+
+Scene: a deformed head (identity + expression) with hair, ears, eyes, neck, shoulders and maybe
+glasses, posed by yaw/pitch/roll and lit, in front of a cluttered background, sometimes partly
+covered, then put through camera effects. Landmarks are projections of the 3D landmark points
+(occluded ones included), pupils are the iris centres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+
+from zoo.data import head_parts as parts
+from zoo.data.head_deform import deform, sample_expression, sample_identity
+from zoo.data.head_mesh import angles_of, eye_geometry, grid_normals, head_grid, radial_surface
+from zoo.data.synth_raster import MeshPart, project, rasterize
+from zoo.data.synth_scene import background, camera_effects, occluders
+from zoo.data.synth_shade import (
+    A_AO,
+    A_N,
+    A_UV,
+    MAT_CLOTH,
+    MAT_EAR,
+    MAT_FRAME,
+    MAT_HAIR,
+    MAT_LENS,
+    MAT_NECK,
+    MAT_SKIN,
+    Lighting,
+    eye_fraction,
+    light,
+    mouth_fraction,
+    remap_points,
+    sample_lighting,
+    sample_tex,
+    shade_eyes,
+    shade_mouth,
+    view_dirs,
+)
+from zoo.data.synth_texture import (
+    LABEL_EYE_L,
+    LABEL_EYE_R,
+    LABEL_LIPS,
+    LABEL_MOUTH,
+    Appearance,
+    face_texture,
+    pattern,
+    sample_appearance,
+    streaks,
+)
+from zoo.pose import MEAN_FACE_68, camera_matrix, rotation_matrix
+
+FLIP = np.array([1.0, 1.0, -1.0])  # head frame (z toward the camera) -> camera-aligned axes
+IRIS_DEG = 30.0
+
+
+def sample_pose(rng: np.random.Generator) -> tuple[float, float, float]:
+    """Yaw uniform over -90..90; pitch and roll mostly near 0, always within +-30."""
+    yaw = float(rng.uniform(-90, 90))
+    if rng.uniform() < 0.7:
+        pitch, roll = float(np.clip(rng.normal(0, 11), -30, 30)), float(np.clip(rng.normal(0, 8), -30, 30))
+    else:
+        pitch, roll = float(rng.uniform(-30, 30)), float(rng.uniform(-30, 30))
+    return yaw, pitch, roll
+
+
+def _gaze(gx: float, gy: float) -> np.ndarray:
+    return rotation_matrix(gx, -gy, 0.0) @ np.array([0.0, 0.0, 1.0]) * FLIP  # head-frame unit vector (z toward camera)
+
+
+def _vertex_noise(rng: np.random.Generator, uv: np.ndarray, cells: tuple[int, int] = (10, 20)) -> np.ndarray:
+    field = rng.standard_normal(cells).astype(np.float32)
+    mx = ((uv[:, 0] + 180) / 360 * (cells[1] - 1)).astype(np.float32)[None]
+    my = ((uv[:, 1] + 90) / 180 * (cells[0] - 1)).astype(np.float32)[None]
+    return cv2.remap(field, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0].astype(np.float64)
+
+
+def _attrs(normals: np.ndarray, ao: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    return np.hstack([normals, np.asarray(ao).reshape(-1, 1), uv]).astype(np.float32)
+
+
+@dataclass
+class FaceParams:
+    """Everything random about one rendered face; seeds make textures repeatable across video frames."""
+
+    identity: dict
+    expression: dict
+    appearance: Appearance
+    hair: dict
+    lighting: Lighting
+    yaw: float
+    pitch: float
+    roll: float
+    body: tuple[float, float, float]
+    focal_scale: float
+    face_frac: float  # face width as a fraction of the image
+    offset: tuple[float, float]  # face centre offset as a fraction of the image
+    glasses: str | None
+    occluded: bool
+    seed: int  # textures, background, occluders and camera effects
+
+
+def sample_params(rng: np.random.Generator) -> FaceParams:
+    """Draw all scene parameters of one face."""
+    ident, expr = sample_identity(rng), sample_expression(rng)
+    app = sample_appearance(rng)
+    hair = parts.sample_hair(rng)
+    lt = sample_lighting(rng)
+    yaw, pitch, roll = sample_pose(rng)
+    body = (float(yaw * rng.uniform(0.2, 0.8) + rng.normal(0, 8)), float(rng.normal(0, 4)), float(rng.normal(0, 4)))
+    r = rng.uniform()
+    wear = None if r > 0.12 else "sunglasses" if r < 0.03 else "glasses"
+    return FaceParams(ident, expr, app, hair, lt, yaw, pitch, roll, body, float(rng.uniform(1.0, 1.5)),
+                      float(rng.uniform(0.36, 0.62)), (float(rng.normal(0, 0.07)), float(rng.normal(0, 0.07))), wear,
+                      bool(rng.uniform() < 0.25), int(rng.integers(2**31)))
+
+
+def render_face(rng: np.random.Generator, size: int = 256, **overrides: object) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Render one face: (RGB uint8 [size,size,3], landmarks [70,2] float pixels, meta dict).
+
+    ``overrides`` replace sampled ``FaceParams`` fields (e.g. ``yaw=30``) for tests and video clips.
+    """
+    params = replace(sample_params(rng), **overrides)
+    return render_params(params, size)
+
+
+def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Render a face from explicit parameters (deterministic)."""
+    rng = np.random.default_rng(params.seed)
+    ident, expr, app, hair, lt = params.identity, params.expression, params.appearance, params.hair, params.lighting
+    yaw, pitch, roll = params.yaw, params.pitch, params.roll
+    grid = head_grid()
+    rows, cols = grid.shape
+    ears = [parts.ear(side, rng) for side in (-1.0, 1.0)]
+    centres0, radius = eye_geometry(MEAN_FACE_68)
+
+    # geometry in the head frame: one deformation call for every point that moves with the face
+    chunks = [grid.points, MEAN_FACE_68, centres0, ears[0][0], ears[1][0]]
+    moved = np.split(deform(np.vstack(chunks), ident, expr), np.cumsum([len(c) for c in chunks])[:-1])
+    head, lm, centres = moved[0], moved[1], moved[2]
+    ears = [(moved[3], *ears[0][1:]), (moved[4], *ears[1][1:])]
+    nrm = np.vstack([grid_normals(head, rows, cols), [[0.0, -1.0, 0.0], [0.0, 1.0, 0.0]]])
+    gaze = _gaze(expr["gaze_x"], expr["gaze_y"])
+    iris_c = centres + gaze * radius * np.cos(np.radians(IRIS_DEG))
+    lm70 = np.vstack([lm, iris_c])
+
+    # camera
+    k = camera_matrix((size, size))
+    k[0, 0] = k[1, 1] = size * params.focal_scale
+    tz = k[0, 0] * 150.0 / (size * params.face_frac)
+    t = np.array([params.offset[0] * size * tz / k[0, 0], params.offset[1] * size * tz / k[0, 0] + 10.0, tz])
+    rh = rotation_matrix(yaw, pitch, roll)
+    body = params.body
+    rb = rotation_matrix(*body)
+    pivot = rh @ (parts.NECK_PIVOT * FLIP) + t
+
+    def to_cam(p: np.ndarray) -> np.ndarray:
+        return (p * FLIP) @ rh.T + t
+
+    def dir_cam(n: np.ndarray) -> np.ndarray:
+        return (n * FLIP) @ rh.T
+
+    def body_cam(p: np.ndarray) -> np.ndarray:
+        return ((p - parts.NECK_PIVOT) * FLIP) @ rb.T + pivot
+
+    scene: list[MeshPart] = []
+    scene.append(MeshPart(to_cam(head), grid.triangles, _attrs(dir_cam(nrm), grid.ao, grid.uv), MAT_SKIN, layer=2))
+
+    # hair shell over the skull and optional long curtain
+    noise = _vertex_noise(rng, grid.uv)
+    thick = parts.hair_thickness(grid.uv, hair, noise)
+    if np.any(thick > 0):
+        shell = head + nrm * thick[:, None]
+        keep = np.all(thick[grid.triangles] > 0, axis=1)
+        snrm = np.vstack([grid_normals(shell, rows, cols), nrm[-2:]])
+        hair_ao = np.clip(0.55 + thick / 25, 0.55, 1.0)
+        scene.append(MeshPart(to_cam(shell), grid.triangles[keep], _attrs(dir_cam(snrm), hair_ao, grid.uv), MAT_HAIR,
+                              layer=2, bias=3.0))
+        if hair["style"] == "long":
+            cv_, ct, cuv = parts.hair_curtain(hair, radial_surface().radius, rng)
+            cv_ = deform(cv_, ident, {**expr, "jaw_open": 0.0})
+            cn = _curtain_normals(cv_, ct)
+            scene.append(MeshPart(to_cam(cv_), ct, _attrs(dir_cam(cn), np.full(len(cv_), 0.75), cuv), MAT_HAIR, layer=2,
+                                  bias=-2.0, two_sided=True))
+    for ev, et, euv, eao in ears:
+        scene.append(MeshPart(to_cam(ev), et, _attrs(dir_cam(_curtain_normals(ev, et)), eao, euv), MAT_EAR, layer=2,
+                              two_sided=True))
+    nv, nt, nuv, nao, nw = parts.neck(rng)
+    nv = nv * np.array([ident["scale_x"], 1.0, ident["scale_z"]])
+    ncam = to_cam(nv) * (1 - nw[:, None]) + body_cam(nv) * nw[:, None]
+    scene.append(MeshPart(ncam, nt, _attrs(_curtain_normals(ncam * FLIP, nt) * FLIP, nao, nuv), MAT_NECK, layer=1))
+    tv, tt, tuv, tao = parts.torso(rng)
+    tcam = body_cam(tv)
+    scene.append(MeshPart(tcam, tt, _attrs(_curtain_normals(tcam * FLIP, tt) * FLIP, tao, tuv), MAT_CLOTH, layer=0))
+    wear = params.glasses
+    if wear:
+        gv, gt, guv, kind = parts.glasses(lm[36:48], rng, wear == "sunglasses")
+        gcam = to_cam(gv)
+        gn = np.tile([0.0, 0.0, -1.0], (len(gv), 1))
+        mats = np.where(kind == 1, MAT_LENS, MAT_FRAME).astype(np.uint8)
+        scene.append(MeshPart(gcam, gt, _attrs(gn, np.ones(len(gv)), guv), mats, layer=3, two_sided=True))
+
+    frags = rasterize(scene, k, (size, size))
+    colour = _shade(frags, rng, app, lt, k, to_cam(centres), dir_cam(np.tile(gaze, (2, 1))), radius, hair)
+
+    img = background(rng, size)
+    img[frags.ys, frags.xs] = colour
+    fg = (frags.ids >= 0).astype(np.uint8)
+    edge = (cv2.dilate(fg, np.ones((3, 3), np.uint8)) - cv2.erode(fg, np.ones((3, 3), np.uint8))).astype(bool)
+    soft = cv2.GaussianBlur(img, (3, 3), 0.8)
+    img[edge] = soft[edge]
+
+    pts = project(to_cam(lm70), k)
+    occ = occluders(img, rng, pts, app.skin) if params.occluded else []
+    out, cam_info = camera_effects(img, rng)
+    meta = {
+        "yaw": yaw, "pitch": pitch, "roll": roll, "body": [round(float(b), 2) for b in body],
+        "focal": float(k[0, 0]), "seed": params.seed, "tvec": t.round(2).tolist(),
+        "identity": ident, "expression": expr, "appearance": app.to_dict(), "hair": hair,
+        "lighting": lt.to_dict(), "occluders": occ + ([wear] if wear else []), "camera": cam_info,
+    }
+    return out, pts.astype(np.float32), meta
+
+
+def _curtain_normals(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    """Area-weighted vertex normals for small irregular meshes (head-frame winding)."""
+    a, b, c = verts[tris[:, 0]], verts[tris[:, 1]], verts[tris[:, 2]]
+    fn = np.cross(c - a, b - a)
+    n = np.zeros_like(verts)
+    for j in range(3):
+        for ax in range(3):
+            n[:, ax] += np.bincount(tris[:, j], fn[:, ax], len(verts))
+    return n / (np.linalg.norm(n, axis=1, keepdims=True) + 1e-9)
+
+
+def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, hair) -> np.ndarray:  # noqa: ANN001
+    """Colour every fragment by its material."""
+    n_all = frags.attrs[:, A_N].astype(np.float64)
+    n_all /= np.linalg.norm(n_all, axis=1, keepdims=True) + 1e-9
+    v = view_dirs(frags.xs.astype(np.float64), frags.ys.astype(np.float64), k)
+    flip = np.sum(n_all * v, 1) > 0  # two-sided parts seen from behind
+    n_all[flip] *= -1
+    ao = frags.attrs[:, A_AO].astype(np.float64)
+    uv = frags.attrs[:, A_UV].astype(np.float64)
+    mat = frags.material
+    out = np.zeros((len(mat), 3))
+    size = frags.ids.shape[0]
+    pores = cv2.resize(rng.standard_normal((size // 2, size // 2)).astype(np.float32), (size, size))[frags.ys, frags.xs]
+
+    skin_like = (mat == MAT_SKIN) | (mat == MAT_EAR) | (mat == MAT_NECK)
+    if np.any(skin_like):
+        idx = np.nonzero(skin_like)[0]
+        albedo = np.tile(app.skin, (len(idx), 1))
+        head = mat[idx] == MAT_SKIN
+        tex, label = face_texture(rng, app)
+        lab = np.zeros(len(idx), np.uint8)
+        if np.any(head):
+            albedo[head] = sample_tex(tex, uv[idx[head]])
+            lab[head] = sample_tex(label, uv[idx[head]], cv2.INTER_NEAREST)
+        albedo *= (1 + 0.05 * pores[idx])[:, None]
+        spec = np.where(lab == LABEL_LIPS, 0.35, 1.0) * lt.spec
+        diff, amb, sp = light(n_all[idx], v[idx], lt, lt.wrap, 1.0, lt.shininess)
+        sp *= spec[:, None]
+        a = ao[idx][:, None]
+        col = albedo * (diff * (0.55 + 0.45 * a) + amb * a)
+        # skin scatters red light into the terminator
+        col += albedo * np.clip(0.15 - np.abs(n_all[idx] @ lt.key_dir), 0, None)[:, None] * np.array([0.5, 0.1, 0.05]) * lt.key
+        col += sp
+        lm_ang = angles_of(MEAN_FACE_68)
+        m = lab == LABEL_MOUTH
+        if np.any(m):
+            f = mouth_fraction(uv[idx[m]], lm_ang)
+            col[m] = shade_mouth(f, app.skin, bool(rng.uniform() < 0.4)) * (amb[m] + 0.5 * diff[m])
+        for label_id, which, lo in ((LABEL_EYE_R, 0, 36), (LABEL_EYE_L, 1, 42)):
+            e = lab == label_id
+            if np.any(e):
+                f = eye_fraction(uv[idx[e]], lm_ang, lo)
+                col[e] = shade_eyes(frags.xs[idx[e]].astype(np.float64), frags.ys[idx[e]].astype(np.float64), k, centres_cam,
+                                    gaze_cam, radius, np.full(int(e.sum()), which), f, app.iris, lt,
+                                    np.array([rng.uniform(7, 13), rng.uniform(0, 6), rng.uniform(0, 6)]))
+        out[idx] = col
+    h = np.nonzero(mat == MAT_HAIR)[0]
+    if len(h):
+        st = streaks(rng, curl=float(rng.uniform(0, 4)) if rng.uniform() < 0.3 else 0.0)
+        s = remap_points(st, (uv[h, 0] + 180) / 360 * st.shape[1] * 3 % st.shape[1], (uv[h, 1] + 90) / 180 * st.shape[0],
+                         border=cv2.BORDER_REFLECT)
+        diff, amb, sp = light(n_all[h], v[h], lt, 0.15, 0.6, 12.0)
+        alb = app.hair[None] * s[:, None]
+        out[h] = alb * (diff * 0.9 + amb) * ao[h][:, None] + sp * (0.3 + app.hair.mean()) * 0.6
+    c = np.nonzero(mat == MAT_CLOTH)[0]
+    if len(c):
+        tile = pattern(rng, np.clip(rng.uniform(0.03, 0.9, 3) * rng.uniform(0.5, 1.2), 0, 1))
+        px = ((uv[c, 0] / (2 * np.pi)) * 512 % 64).astype(int)
+        py = (uv[c, 1] * 0.5 % 64).astype(int)
+        diff, amb, sp = light(n_all[c], v[c], lt, 0.3, 0.05, 8.0)
+        out[c] = tile[py, px] * (diff + amb) * ao[c][:, None] + sp
+    g = np.nonzero((mat == MAT_FRAME) | (mat == MAT_LENS))[0]
+    if len(g):
+        frame = np.clip(rng.uniform(0.0, 0.5, 3) * (rng.uniform() < 0.7), 0, 1)
+        alb = np.where((mat[g] == MAT_LENS)[:, None], np.array([0.03, 0.03, 0.035]), frame)
+        diff, amb, sp = light(n_all[g], v[g], lt, 0.0, 0.8, 40.0)
+        out[g] = alb * (diff + amb) + sp
+    return np.clip(out, 0, 1.2).astype(np.float32)

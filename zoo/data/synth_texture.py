@@ -1,0 +1,200 @@
+"""Per-image albedo textures: skin with features (lips, brows, lids, nostrils, beard), and the
+label map that tells the shader where the eye openings and the mouth opening are.
+
+The face texture lives in the head's (longitude, latitude) chart seen from ``head_mesh.CENTRE``,
+so features are drawn once per image as 2D shapes through the mean-face landmarks' angles and
+follow every identity and expression deformation for free (texture coordinates are neutral).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from zoo.data.head_mesh import angles_of
+from zoo.pose import MEAN_FACE_68
+
+TEX_PPD = 2.0  # texture pixels per degree
+TEX_PHI = (-100.0, 100.0)
+TEX_THETA = (-90.0, 90.0)
+TEX_W = int((TEX_PHI[1] - TEX_PHI[0]) * TEX_PPD)
+TEX_H = int((TEX_THETA[1] - TEX_THETA[0]) * TEX_PPD)
+
+LABEL_SKIN, LABEL_EYE_R, LABEL_EYE_L, LABEL_MOUTH, LABEL_LIPS = 0, 1, 2, 3, 4
+
+_SKIN_TONES = np.array([  # sRGB 0..1, very light to very dark
+    [0.97, 0.84, 0.75], [0.93, 0.76, 0.64], [0.85, 0.65, 0.52], [0.76, 0.55, 0.40],
+    [0.62, 0.43, 0.30], [0.48, 0.32, 0.22], [0.36, 0.23, 0.16], [0.25, 0.16, 0.11],
+])
+_HAIR_COLOURS = np.array([
+    [0.05, 0.04, 0.035], [0.12, 0.08, 0.05], [0.25, 0.16, 0.09], [0.42, 0.28, 0.16], [0.62, 0.48, 0.30],
+    [0.80, 0.68, 0.45], [0.55, 0.22, 0.10], [0.55, 0.55, 0.55], [0.85, 0.85, 0.83],
+])
+_HAIR_P = np.array([0.3, 0.22, 0.16, 0.1, 0.07, 0.05, 0.04, 0.04, 0.02])
+_IRIS = np.array([[0.30, 0.17, 0.08], [0.18, 0.10, 0.05], [0.35, 0.45, 0.60], [0.30, 0.42, 0.30], [0.42, 0.33, 0.18]])
+
+
+def to_tex(angles: np.ndarray) -> np.ndarray:
+    """(phi, theta) degrees -> texture pixel coordinates."""
+    a = np.asarray(angles, dtype=np.float64)
+    return np.stack([(a[..., 0] - TEX_PHI[0]) * TEX_PPD, (a[..., 1] - TEX_THETA[0]) * TEX_PPD], axis=-1)
+
+
+@lru_cache(maxsize=1)
+def landmark_tex() -> np.ndarray:
+    """The 68 landmarks' texture coordinates (neutral), in texture pixels."""
+    return to_tex(angles_of(MEAN_FACE_68))
+
+
+def _noise(rng: np.random.Generator, cells: int, shape: tuple[int, int]) -> np.ndarray:
+    small = rng.standard_normal((cells, cells)).astype(np.float32)
+    return cv2.resize(small, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC)
+
+
+@dataclass
+class Appearance:
+    """Colours of one person (all sRGB 0..1)."""
+
+    skin: np.ndarray
+    hair: np.ndarray
+    iris: np.ndarray
+    lips: np.ndarray
+    beard: float  # 0 none .. 1 full beard
+    tone: float  # 0 very light .. 1 very dark
+
+    def to_dict(self) -> dict:
+        return {"skin": self.skin.round(3).tolist(), "hair": self.hair.round(3).tolist(), "iris": self.iris.round(3).tolist(),
+                "beard": round(float(self.beard), 3), "tone": round(float(self.tone), 3)}
+
+
+def sample_appearance(rng: np.random.Generator) -> Appearance:
+    tone = float(rng.uniform())
+    pos = tone * (len(_SKIN_TONES) - 1)
+    i = min(int(pos), len(_SKIN_TONES) - 2)
+    skin = _SKIN_TONES[i] * (1 - (pos - i)) + _SKIN_TONES[i + 1] * (pos - i)
+    skin = np.clip(skin * rng.normal(1, 0.04, 3) * rng.normal(1, 0.05), 0.05, 1)
+    hair = _HAIR_COLOURS[rng.choice(len(_HAIR_COLOURS), p=_HAIR_P)] * rng.normal(1, 0.1, 3)
+    if tone > 0.5:
+        hair = np.minimum(hair, _HAIR_COLOURS[1] * 1.6)
+    iris = _IRIS[rng.integers(len(_IRIS))] * rng.normal(1, 0.12, 3)
+    if tone > 0.45:
+        iris = _IRIS[1] * rng.normal(1, 0.1, 3)
+    lips = skin * np.array([0.86, 0.58, 0.58]) * rng.normal(1, 0.06)
+    if rng.uniform() < 0.15:
+        lips = np.array([0.6, 0.08, 0.12]) * rng.normal(1, 0.2, 3)
+    beard = float(rng.uniform(0.2, 1.0)) if rng.uniform() < 0.2 else 0.0
+    return Appearance(np.clip(skin, 0, 1), np.clip(hair, 0, 1), np.clip(iris, 0, 1), np.clip(lips, 0, 1), beard, tone)
+
+
+def _poly(pts: np.ndarray) -> np.ndarray:
+    return np.round(pts * 4).astype(np.int32)
+
+
+def _blend(tex: np.ndarray, mask: np.ndarray, colour: np.ndarray) -> None:
+    tex *= 1 - mask[..., None]
+    tex += mask[..., None] * colour
+
+
+def face_texture(rng: np.random.Generator, app: Appearance) -> tuple[np.ndarray, np.ndarray]:
+    """Albedo [H,W,3] float32 and label map [H,W] uint8 in the head's texture chart."""
+    shape = (TEX_H, TEX_W)
+    lm = landmark_tex()
+    tex = np.empty((*shape, 3), np.float32)
+    tex[:] = app.skin
+    blotch = 1 + 0.07 * _noise(rng, 10, shape) + 0.035 * _noise(rng, 40, shape)
+    tex *= blotch[..., None]
+    # warmth on cheeks, nose and around the mouth
+    red = np.zeros(shape, np.float32)
+    for k in (1, 15, 30, 33, 3, 13):
+        x, y = lm[k] if k not in (1, 15) else (lm[k] + lm[30]) / 2
+        cv2.circle(red, (int(x), int(y)), int(rng.uniform(8, 16)), 1.0, -1)
+    red = cv2.GaussianBlur(red, (0, 0), 7) * rng.uniform(0.0, 0.12)
+    tex *= (1 + red[..., None] * np.array([0.3, -0.25, -0.25], np.float32))
+    # beard / stubble
+    if app.beard > 0:
+        m = np.zeros(shape, np.float32)
+        jaw = np.vstack([lm[2:15], lm[[35]] + [10, -6], lm[[33]] + [0, -5], lm[[31]] + [-10, -6]])
+        cv2.fillPoly(m, [_poly(jaw)], 1.0, cv2.LINE_AA, 2)
+        cv2.fillPoly(m, [_poly(lm[48:60] + (lm[48:60] - lm[48:60].mean(0)) * 0.15)], 0.0, cv2.LINE_AA, 2)
+        m = cv2.GaussianBlur(m, (0, 0), 3)
+        m *= np.clip(0.55 + 0.5 * _noise(rng, 60, shape), 0, 1) * app.beard
+        _blend(tex, np.clip(m, 0, 0.97), app.hair * 0.9)
+    # upper-lid crease and eye-socket shade
+    shade = np.zeros(shape, np.float32)
+    for lo in (36, 42):
+        lid = lm[lo:lo + 4] + [0, -4.5]
+        cv2.polylines(shade, [_poly(lid)], False, 1.0, 5, cv2.LINE_AA, 2)
+        cv2.fillPoly(shade, [_poly(lm[lo:lo + 6])], 0.7, cv2.LINE_AA, 2)
+    shade = cv2.GaussianBlur(shade, (0, 0), 2.5) * rng.uniform(0.15, 0.35)
+    tex *= (1 - shade[..., None])
+    if rng.uniform() < 0.2:  # eye shadow
+        _blend(tex, shade * rng.uniform(0.5, 1.5), np.array(rng.uniform(0.1, 0.5, 3), np.float32))
+    # lips
+    lips = np.zeros(shape, np.float32)
+    cv2.fillPoly(lips, [_poly(lm[48:60])], 1.0, cv2.LINE_AA, 2)
+    lips = cv2.GaussianBlur(lips, (0, 0), 0.9)
+    lips *= 1 + 0.08 * _noise(rng, 70, shape)
+    _blend(tex, np.clip(lips, 0, 1), app.lips)
+    # nostrils
+    nost = np.zeros(shape, np.float32)
+    for a, b in ((31, 32), (34, 35)):
+        c = (lm[a] + lm[b]) / 2 + [0, -1.5]
+        cv2.ellipse(nost, (int(c[0] * 4), int(c[1] * 4)), (int(abs(lm[b, 0] - lm[a, 0]) * 2.2), 5), 0, 0, 360, 1.0, -1,
+                    cv2.LINE_AA, 2)
+    _blend(tex, cv2.GaussianBlur(nost, (0, 0), 0.8) * 0.85, app.skin * 0.15)
+    # brows: tapered strokes with hair texture
+    brow = np.zeros(shape, np.float32)
+    thick = rng.uniform(3.0, 7.0)
+    for lo in (17, 22):
+        pts = lm[lo:lo + 5]
+        inner = 0 if lo == 22 else 4
+        for j in range(4):
+            w = thick * (1.15 - 0.5 * abs(j + 0.5 - inner) / 4)
+            cv2.line(brow, tuple(_poly(pts[j])), tuple(_poly(pts[j + 1])), 1.0, max(1, int(w)), cv2.LINE_AA, 2)
+    brow = cv2.GaussianBlur(brow, (0, 0), 1.0) * np.clip(0.75 + 0.5 * _noise(rng, 90, shape), 0, 1)
+    _blend(tex, np.clip(brow * rng.uniform(0.55, 0.95), 0, 1), app.hair * 0.8)
+    # lashes / liner on the upper lid
+    lash = np.zeros(shape, np.float32)
+    for lo in (36, 42):
+        cv2.polylines(lash, [_poly(lm[lo:lo + 4])], False, 1.0, int(rng.uniform(1, 3)), cv2.LINE_AA, 2)
+        cv2.polylines(lash, [_poly(lm[[lo + 3, lo + 4, lo + 5, lo]])], False, 0.35, 1, cv2.LINE_AA, 2)
+    _blend(tex, lash * rng.uniform(0.6, 0.95), np.array([0.05, 0.04, 0.04], np.float32))
+    label = np.zeros(shape, np.uint8)
+    cv2.fillPoly(label, [_poly(lm[48:60])], LABEL_LIPS, cv2.LINE_8, 2)
+    cv2.fillPoly(label, [_poly(lm[60:68])], LABEL_MOUTH, cv2.LINE_8, 2)
+    cv2.fillPoly(label, [_poly(lm[36:42])], LABEL_EYE_R, cv2.LINE_8, 2)
+    cv2.fillPoly(label, [_poly(lm[42:48])], LABEL_EYE_L, cv2.LINE_8, 2)
+    return np.clip(tex, 0, 1), label
+
+
+def streaks(rng: np.random.Generator, shape: tuple[int, int] = (64, 256), curl: float = 0.0) -> np.ndarray:
+    """Hair strand texture: fine noise across strands, stretched along them; values around 1."""
+    fine = rng.standard_normal((shape[0] // 8, shape[1])).astype(np.float32)
+    tex = cv2.resize(fine, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC)
+    if curl > 0:
+        xs, ys = np.meshgrid(np.arange(shape[1], dtype=np.float32), np.arange(shape[0], dtype=np.float32))
+        tex = cv2.remap(tex, xs + curl * np.sin(ys * 0.6).astype(np.float32), ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+    return 1 + 0.22 * tex + 0.1 * _noise(rng, 8, shape)
+
+
+def pattern(rng: np.random.Generator, colour: np.ndarray, shape: tuple[int, int] = (64, 64)) -> np.ndarray:
+    """Clothing texture: plain knit, stripes, checks or print, as an RGB float tile."""
+    tile = np.empty((*shape, 3), np.float32)
+    tile[:] = colour
+    kind = rng.integers(4)
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    other = np.clip(colour * rng.uniform(0.3, 1.6, 3), 0, 1)
+    if kind == 1:
+        m = (np.sin(yy * rng.uniform(0.3, 1.2)) > 0)[..., None]
+        tile = np.where(m, tile, other)
+    elif kind == 2:
+        f = rng.uniform(0.2, 0.8)
+        m = ((np.sin(yy * f) > 0) ^ (np.sin(xx * f) > 0))[..., None]
+        tile = np.where(m, tile, other)
+    elif kind == 3:
+        m = (_noise(rng, 12, shape) > 0.5)[..., None]
+        tile = np.where(m, other, tile)
+    return (tile * (1 + 0.06 * _noise(rng, 32, shape))[..., None]).astype(np.float32)
