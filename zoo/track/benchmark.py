@@ -30,7 +30,7 @@ from .detectors import Detector, InlineDetector
 from .tracker import STAGES, FrameResult, Tracker, TrackerConfig, iou_matrix
 
 #: Columns this benchmark adds to results/tracking.csv beyond ``zoo.results.TRACKING_COLUMNS``.
-EXTRA_COLUMNS = ("scenario", "seed", "filter", "nme_mean", "nme_p95", "jitter_iod", "id_switches", "frames_lost",
+EXTRA_COLUMNS = ("scenario", "seed", "renderer", "filter", "nme_mean", "nme_p95", "jitter_iod", "id_switches", "frames_lost",
                  "face_frames", "ms_crop", "ms_landmarks", "ms_filter", "ms_pose", "p50_frame_cpu_ms", "detector_ms_per_frame",
                  "hog_recall", "load_avg")
 VISIBLE = 0.7  # a ground-truth face at least this visible must be tracked
@@ -154,13 +154,13 @@ def hog_recall(clip_dir: Path, every: int = 5) -> float | None:
     return found / total if total else None
 
 
-def ensure_clip(scenario: str, frames: int, seed: int, root: Path | None = None) -> Path:
-    """The rendered clip folder for (scenario, frames, seed), rendering it once into the cache."""
+def ensure_clip(scenario: str, frames: int, seed: int, root: Path | None = None, renderer: str = "flat") -> Path:
+    """The rendered clip folder for (scenario, frames, seed, renderer), rendering it once into the cache."""
     from zoo.data import cache_dir
 
-    folder = (root or cache_dir() / "clips") / f"{scenario}-n{frames}-s{seed}"
+    folder = (root or cache_dir() / "clips") / f"{renderer}-{scenario}-n{frames}-s{seed}"
     if not (folder / "frames.jsonl").is_file() or not (folder / "done").is_file():
-        render_clip(folder, frames, scenario, seed)
+        render_clip(folder, frames, scenario, seed, renderer=renderer)
         (folder / "done").write_text("ok\n")
     return folder
 
@@ -168,11 +168,13 @@ def ensure_clip(scenario: str, frames: int, seed: int, root: Path | None = None)
 def run_tracking_benchmark(predictor: Any, variant: str, detector: str = "gt", scenarios: Iterable[str] = tuple(SCENARIOS),
                            frames: int = 150, seed: int = 0, backend: str = "onnx", precision: str = "fp32",
                            threads: int = 1, config: TrackerConfig | None = None, clips_root: Path | None = None,
-                           with_hog_recall: bool = True, progress: Any = None) -> list[dict[str, Any]]:
+                           with_hog_recall: bool = True, progress: Any = None, renderer: str = "synth") -> list[dict[str, Any]]:
     """Track every scenario and return one results/tracking.csv row per sequence.
 
     ``detector`` is ``gt`` (tracks seeded from ground-truth boxes at ``detect_hz``: rendered faces
     are drawn, and HOG often misses them, reported as ``hog_recall``) or any ``--detector`` spec.
+    ``renderer``: ``synth`` (the training renderer's faces; clips are rendered once into the cache,
+    about 0.2-0.5 s a frame) or ``flat`` (fast cartoon faces).
     """
     from zoo import __version__
     from zoo.results import current_host
@@ -184,19 +186,22 @@ def run_tracking_benchmark(predictor: Any, variant: str, detector: str = "gt", s
     host = current_host()
     rows = []
     for scenario in scenarios:
-        clip = ensure_clip(scenario, frames, seed, clips_root)
+        if progress is not None:
+            progress(f"rendering/tracking {scenario}", None)
+        clip = ensure_clip(scenario, frames, seed, clips_root, renderer)
         det = GroundTruthDetector() if detector == "gt" else make_detector(detector)
         metrics = score_sequence(track_sequence(predictor, det, clip_frames(clip), config))
         rows.append({
             "host": host.name, "cpu": host.cpu, "cores": host.cores, "os": host.os, "backend": backend, "variant": variant,
-            "precision": precision, "threads": threads, "detector": detector, "video": f"synth:{scenario}:n{frames}:s{seed}",
-            "scenario": scenario, "seed": seed, "filter": config.filter, **metrics,
+            "precision": precision, "threads": threads, "detector": detector,
+            "video": f"{renderer}:{scenario}:n{frames}:s{seed}", "scenario": scenario, "seed": seed, "renderer": renderer,
+            "filter": config.filter, **metrics,
             "hog_recall": hog_recall(clip) if with_hog_recall else None,
             "load_avg": round(os.getloadavg()[0], 2),
             "zoo_version": __version__, "date": dt.date.today().isoformat(),
         })
         if progress is not None:
-            progress(scenario, rows[-1])
+            progress(f"tracked {scenario}", rows[-1])
     return rows
 
 

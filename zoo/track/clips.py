@@ -11,7 +11,8 @@ Scenarios (``SCENARIOS``): ``yaw_sweep`` (a slow turn to +-80 degrees), ``fast_m
 one hides part of the other), ``leave_return`` (the face walks out of frame and comes back;
 the return is a new ``id`` in the ground truth, as a tracker should report it).
 
-Faces are drawn by ``render_face_into``, the one place that talks to a face renderer.
+Faces are painted by ``zoo.track.faces``: ``renderer="flat"`` (fast, cartoon-like; tests and the
+demo) or ``"synth"`` (the training renderer's faces, about 0.1-0.3 s a face; the benchmark).
 """
 
 from __future__ import annotations
@@ -19,95 +20,18 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from zoo.landmarks import CONTOURS, interocular
-from zoo.pose import MEAN_FACE_68, HeadPose, project_points
-
+from .faces import FaceState, Painter, make_painter
 from .tracker import crop_from_landmarks
 
 FPS = 30.0
 STILL_FRACTION = 0.2
-MEAN_IOD_MM = float(np.linalg.norm(MEAN_FACE_68[36] - MEAN_FACE_68[45]))
-
-
-@dataclass
-class FaceState:
-    """Where one face is in one frame: appearance id, identity, centre (px), size, angles."""
-
-    id: int
-    subject: int
-    cx: float
-    cy: float
-    iod: float  # inter-ocular distance in pixels when frontal
-    yaw: float = 0.0
-    pitch: float = 0.0
-    roll: float = 0.0
-    depth: int = 0  # larger is nearer (drawn later)
-
-
-# ---------------------------------------------------------------------------- renderer adapter
-def face_points(state: FaceState, size: tuple[int, int]) -> tuple[np.ndarray, HeadPose]:
-    """Ground-truth 70 landmarks (68 projected mean-face points + pupils) and the head pose."""
-    f = float(size[0])
-    z = f * MEAN_IOD_MM / state.iod
-    tvec = np.array([(state.cx - size[0] / 2) * z / f, (state.cy - size[1] / 2) * z / f, z])
-    pose = HeadPose.from_angles(state.yaw, state.pitch, state.roll, tvec)
-    pts = project_points(pose, size)
-    pupils = np.stack([pts[36:42].mean(0), pts[42:48].mean(0)])
-    return np.concatenate([pts, pupils]).astype(np.float64), pose
-
-
-def _palette(subject: int) -> dict[str, tuple[int, int, int]]:
-    rng = np.random.default_rng(1000 + subject)
-    tone = rng.uniform(0.35, 1.0)
-    skin = tuple(int(v) for v in np.array([235, 190, 160]) * tone + np.array([20, 15, 10]))
-    hair = tuple(int(v) for v in rng.integers(10, 90, 3))
-    lips = tuple(int(v) for v in (np.array(skin) * np.array([0.85, 0.5, 0.5])).astype(int))
-    return {"skin": skin, "hair": hair, "lips": lips, "shade": tuple(int(v * 0.75) for v in skin)}
-
-
-def render_face_into(canvas: np.ndarray, state: FaceState) -> tuple[np.ndarray, HeadPose, np.ndarray]:
-    """Draw a face in place on an RGB canvas; returns (landmarks [70,2], pose, face mask).
-
-    This is the adapter to the face renderer: until ``zoo.data.synth`` offers an entry point
-    that renders a given identity at a given pose and position into a given background, it
-    draws a flat-shaded face from the projected mean face, with the same landmark geometry.
-    """
-    h, w = canvas.shape[:2]
-    pts, pose = face_points(state, (w, h))
-    col = _palette(state.subject)
-    up = pts[27] - pts[8]  # chin -> nose bridge
-    forehead = pts[17:27] + 0.45 * up
-    hull = cv2.convexHull(np.round(np.concatenate([pts[:17], forehead])).astype(np.int32))
-    mask = np.zeros((h, w), np.uint8)
-    cv2.fillConvexPoly(mask, hull, 255, cv2.LINE_AA)
-    hair = cv2.convexHull(np.round(np.concatenate([forehead + 0.12 * up, pts[[0, 16]] + 0.35 * up])).astype(np.int32))
-    cv2.fillConvexPoly(canvas, hair, col["hair"], cv2.LINE_AA)
-    cv2.fillConvexPoly(canvas, hull, col["skin"], cv2.LINE_AA)
-    cv2.fillConvexPoly(mask, hair, 255, cv2.LINE_AA)
-    iod = max(float(interocular(pts)), 4.0)
-    thick = max(1, round(iod * 0.05))
-    draw = lambda a, b, closed, colour, t=thick: cv2.polylines(  # noqa: E731
-        canvas, [np.round(pts[a:b] * 4).astype(np.int32)], closed, colour, t, cv2.LINE_AA, shift=2)
-    cv2.polylines(canvas, [np.round(pts[:17] * 4).astype(np.int32)], False, col["shade"], thick, cv2.LINE_AA, shift=2)
-    for a, b in ((36, 42), (42, 48)):
-        cv2.fillPoly(canvas, [np.round(pts[a:b] * 4).astype(np.int32)], (235, 235, 230), cv2.LINE_AA, shift=2)
-    for k in (68, 69):
-        r = max(1, round(iod * 0.06))
-        cv2.circle(canvas, tuple(np.round(pts[k]).astype(int)), r, (40, 30, 25), -1, cv2.LINE_AA)
-    for a, b, closed in CONTOURS[1:5]:
-        draw(a, b, closed, col["hair"] if a < 27 else col["shade"], thick * (2 if a < 27 else 1))
-    cv2.fillPoly(canvas, [np.round(pts[48:60] * 4).astype(np.int32)], col["lips"], cv2.LINE_AA, shift=2)
-    cv2.fillPoly(canvas, [np.round(pts[60:68] * 4).astype(np.int32)], (90, 30, 30), cv2.LINE_AA, shift=2)
-    for a, b in ((36, 42), (42, 48)):
-        draw(a, b, True, (60, 40, 30), max(1, thick // 2))
-    return pts, pose, mask > 0
+RENDERERS = ("flat", "synth")
 
 
 # ---------------------------------------------------------------------------- scenarios
@@ -207,13 +131,13 @@ def _grain(rng: np.random.Generator, shape: tuple[int, ...], count: int = 8) -> 
 
 
 def render_frame(scenario: str, i: int, n: int, background: np.ndarray, noise: np.random.Generator,
-                 grain: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, list[dict[str, Any]]]:
+                 grain: list[tuple[np.ndarray, np.ndarray]], paint: Painter) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """One RGB frame of a scenario and its ground-truth faces (list of dicts, ``frames.jsonl``)."""
     h, w = background.shape[:2]
     canvas = background.copy()
     faces = []
     for st in sorted(SCENARIOS[scenario](i, n, (w, h)), key=lambda s: s.depth):
-        pts, pose, mask = render_face_into(canvas, st)
+        pts, pose, mask = paint(canvas, st)
         for other in faces:  # nearer faces hide the points of those behind them
             other["_hidden"] |= _inside(mask, other["_pts"])
         faces.append({"id": st.id, "subject": st.subject, "iod": st.iod, "_pts": pts, "_pose": pose,
@@ -248,22 +172,24 @@ def _inside(mask: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return out
 
 
-def iter_clip(frames: int, scenario: str, seed: int, size: tuple[int, int] = (640, 480)):
+def iter_clip(frames: int, scenario: str, seed: int, size: tuple[int, int] = (640, 480), renderer: str = "flat"):
     """Yield (index, t, frame_rgb, ground-truth record) without writing anything."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
     if frames < 2:
         raise ValueError(f"a clip needs at least 2 frames, not {frames}")
+    paint = make_painter(renderer, seed)
     rng = np.random.default_rng(seed)
     bg = _background(rng, size)
     grain = _grain(rng, bg.shape)
     still_end = int(frames * STILL_FRACTION)
     for i in range(frames):
-        image, faces = render_frame(scenario, i, frames, bg, rng, grain)
+        image, faces = render_frame(scenario, i, frames, bg, rng, grain, paint)
         yield i, i / FPS, image, {"frame": i, "t": round(i / FPS, 4), "still": 0 < i < still_end, "faces": faces}
 
 
-def render_clip(out: str | Path, frames: int, scenario: str, seed: int, size: tuple[int, int] = (640, 480)) -> Path:
+def render_clip(out: str | Path, frames: int, scenario: str, seed: int, size: tuple[int, int] = (640, 480),
+                renderer: str = "flat") -> Path:
     """Write ``out/clip.mp4`` (mp4v, 30 fps) and ``out/frames.jsonl``; returns the mp4 path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -273,9 +199,9 @@ def render_clip(out: str | Path, frames: int, scenario: str, seed: int, size: tu
         raise OSError(f"cannot write video {video}: OpenCV has no mp4v encoder here")
     try:
         with open(out / "frames.jsonl", "w", encoding="utf-8") as f:
-            for _, _, image, record in iter_clip(frames, scenario, seed, size):
+            for _, _, image, record in iter_clip(frames, scenario, seed, size, renderer):
                 writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-                f.write(json.dumps({"scenario": scenario, "seed": seed, **record}) + "\n")
+                f.write(json.dumps({"scenario": scenario, "seed": seed, "renderer": renderer, **record}) + "\n")
     finally:
         writer.release()
     return video

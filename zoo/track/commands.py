@@ -107,6 +107,7 @@ def track_bench(
     frames: Annotated[int, typer.Option("--frames", min=10)] = 150,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     filter_name: Annotated[str, typer.Option("--filter", help=" | ".join(FILTERS))] = "oneeuro",
+    renderer: Annotated[str, typer.Option("--renderer", help="synth (training renderer) | flat (cartoon)")] = "synth",
     write: Annotated[bool, typer.Option("--write/--no-write", help="Upsert the rows into results/tracking.csv.")] = True,
 ) -> None:
     """Tracking benchmark on rendered clips with ground truth; rows for results/tracking.csv."""
@@ -120,6 +121,8 @@ def track_bench(
     from .tracker import TrackerConfig
 
     console = Console()
+    if renderer not in ("synth", "flat"):
+        _fail(f"unknown renderer {renderer!r}; use synth or flat")
     unknown = [s for s in scenario or [] if s not in SCENARIOS]
     if unknown:
         _fail(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
@@ -141,7 +144,7 @@ def track_bench(
     with console.status("tracking rendered clips") as status:
         rows = run_tracking_benchmark(predictor, variant, detector, scenario or tuple(SCENARIOS), frames, seed, backend,
                                       threads=threads, config=TrackerConfig(filter=filter_name),
-                                      progress=lambda name, _: status.update(f"tracked {name}"))
+                                      progress=lambda what, _: status.update(what), renderer=renderer)
     console.print(rows_table(rows))
     if write:
         console.print(f"wrote {write_rows(rows)}", highlight=False)
