@@ -52,3 +52,14 @@ def test_bad_scenario_and_length():
         list(iter_clip(5, "moonwalk", 0))
     with pytest.raises(ValueError, match="at least 2 frames"):
         list(iter_clip(1, "crossing", 0))
+
+
+def test_synth_faces_land_where_their_landmarks_say():
+    pytest.importorskip("zoo.data.synth_render")
+    frames = list(iter_clip(3, "crossing", 0, renderer="synth"))
+    _, _, img, gt = frames[0]
+    assert {f["id"] for f in gt["faces"]} == {0, 1}
+    bg = next(iter(iter_clip(3, "leave_return", 0)))[2]  # same seed: same background, different scenario
+    for face in gt["faces"]:
+        x, y = np.round(np.asarray(face["landmarks"])[30]).astype(int)  # nose tip: face pixels, not background
+        assert np.abs(img[y, x].astype(int) - bg[y, x].astype(int)).sum() > 30

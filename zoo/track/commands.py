@@ -86,13 +86,14 @@ def demo(
     frames: Annotated[int, typer.Option("--frames", min=10, help="Clip length (30 fps).")] = 120,
     scenario: Annotated[str, typer.Option("--scenario", help="Rendered scenario (see zoo.track.clips).")] = "crossing",
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    renderer: Annotated[str, typer.Option("--renderer", help="flat (fast cartoon) | synth (training renderer, slow)")] = "flat",
 ) -> None:
     """Render a short clip, track it with the shipped default model, write video + JSON + summary (offline)."""
     from .demo import run_demo
     from .model import ModelError
 
     try:
-        run_demo(out_dir, frames, scenario, seed)
+        run_demo(out_dir, frames, scenario, seed, renderer=renderer)
     except (ModelError, ValueError) as e:
         _fail(str(e))
 
