@@ -72,10 +72,11 @@ def warp(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     inv = np.linalg.inv(m)
     corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], dtype=np.float64) @ inv.T
     h, w = image.shape[:2]
-    x0 = int(max(0, math.floor(corners[:, 0].min()) - 2))
-    y0 = int(max(0, math.floor(corners[:, 1].min()) - 2))
-    x1 = int(min(w, math.ceil(corners[:, 0].max()) + 3))
-    y1 = int(min(h, math.ceil(corners[:, 1].max()) + 3))
+    pad = 2 + math.ceil(4 / max(math.sqrt(abs(np.linalg.det(m[:2, :2]))), 1e-6))  # what pyrDown's 5-tap kernel reaches
+    x0 = int(max(0, math.floor(corners[:, 0].min()) - pad))
+    y0 = int(max(0, math.floor(corners[:, 1].min()) - pad))
+    x1 = int(min(w, math.ceil(corners[:, 0].max()) + pad + 1))
+    y1 = int(min(h, math.ceil(corners[:, 1].max()) + pad + 1))
     if x1 <= x0 or y1 <= y0:  # the crop lies wholly outside the image
         return np.zeros((size, size) + image.shape[2:], dtype=image.dtype)
     sub = np.ascontiguousarray(image[y0:y1, x0:x1])
