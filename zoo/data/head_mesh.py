@@ -169,7 +169,7 @@ def _ambient_occlusion(radius: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def head_grid(fine: float = 2.5) -> HeadGrid:
+def head_grid(fine: float = 3.0) -> HeadGrid:
     """The neutral head grid (cached per resolution)."""
     theta = _samples(-86.0, 86.0, (-50.0, 64.0), fine, 10.0)
     phi = _samples(-180.0, 180.0, (-64.0, 64.0), fine, 12.0)

@@ -58,9 +58,9 @@ def ear(side: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, 
 def neck(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Elliptic neck cylinder from inside the head down into the torso; returns the blend weight too."""
     rings, seg = 9, 20
-    ys = np.linspace(10.0, 185.0, rings)
+    ys = np.linspace(10.0, 165.0, rings)
     a = np.linspace(0, 2 * np.pi, seg + 1)
-    rx, rz = rng.uniform(46, 58), rng.uniform(44, 54)
+    rx, rz = rng.uniform(54, 66), rng.uniform(48, 58)
     yy, aa = np.meshgrid(ys, a, indexing="ij")
     verts = np.stack([rx * np.sin(aa), yy, -64.0 + 6 * (yy - 10) / 175 + rz * np.cos(aa)], -1).reshape(-1, 3)
     tris = grid_triangles(rings, seg + 1)
@@ -75,9 +75,9 @@ def torso(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     """Shoulders and chest as lofted superellipse rings (head frame, before body rotation)."""
     seg = 28
     shoulder = rng.uniform(165, 205)
-    prof = np.array([[150, 58, 52], [168, 100, 75], [190, 0.82 * shoulder, 95], [225, shoulder, 105], [280, shoulder, 110],
+    prof = np.array([[128, 58, 52], [146, 100, 75], [168, 0.82 * shoulder, 95], [205, shoulder, 105], [270, shoulder, 110],
                      [460, shoulder * 0.96, 110]])
-    prof[:, 0] += rng.uniform(-10, 15)
+    prof[:, 0] += rng.uniform(-22, 5)
     a = np.linspace(0, 2 * np.pi, seg + 1)
     ca, sa = np.cos(a), np.sin(a)
     e = 2.0 / 2.6
@@ -94,11 +94,11 @@ def sample_hair(rng: np.random.Generator) -> dict:
     """Hair style parameters (plain floats for the meta file)."""
     r = rng.uniform()
     style = "bald" if r < 0.07 else "short" if r < 0.45 else "medium" if r < 0.7 else "long"
-    front = angles_of(np.array([0.0, -92.0, 4.0]))[1]
+    front = angles_of(np.array([0.0, -108.0, -2.0]))[1]  # about 50 mm above the brows
     return {
         "style": style,
-        "front": float(front + rng.uniform(-6, 14) if rng.uniform() < 0.8 else front + rng.uniform(10, 28)),
-        "bangs": float(rng.uniform(0.0, 1.0) if style != "bald" and rng.uniform() < 0.2 else 0.0),
+        "front": float(front + rng.uniform(-4, 10) if rng.uniform() < 0.85 else front - rng.uniform(4, 20)),
+        "bangs": float(rng.uniform(0.3, 1.6) if style != "bald" and rng.uniform() < 0.2 else 0.0),
         "side": float(rng.uniform(-16, -4)),
         "volume": float(rng.uniform(4, 14) if style == "short" else rng.uniform(10, 26)),
         "clump": float(rng.uniform(0.5, 6.0)),
@@ -122,7 +122,7 @@ def hair_thickness(uv: np.ndarray, hair: dict, noise: np.ndarray) -> np.ndarray:
         line = np.where(aphi > 75, np.maximum(line, 20 + 20 * np.clip((aphi - 75) / 40, 0, 1)), line)
     depth = line - theta  # degrees above the hairline
     vol = hair["volume"] * (0.45 + 0.55 * np.clip((-theta - 10) / 60, 0, 1))
-    t = np.minimum(depth * 0.9, vol) + noise * hair["clump"]
+    t = np.minimum(depth * 0.55, vol) + noise * hair["clump"]
     return np.where(depth > 0, np.maximum(t, 0.6), -1.0)
 
 
@@ -138,7 +138,7 @@ def hair_curtain(hair: dict, head_radius_at, rng: np.random.Generator) -> tuple[
     flare = np.linspace(0, 1, rows) ** 1.5 * rng.uniform(10, 40)
     out = np.stack([d[:, 0], np.zeros_like(phis), d[:, 2]], 1)
     out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-9
-    verts = np.concatenate([base + np.array([0.0, y, 0.0]) + out * f for y, f in zip(drop, flare, strict=False)])
+    verts = np.concatenate([base + np.array([0.0, y, 0.0]) + out * f for y, f in zip(drop, flare, strict=True)])
     verts[:, 1] += rng.normal(0, 4, len(verts)) * (verts[:, 1] > base[:, 1].max() + 5)
     tris = grid_triangles(rows, len(phis))
     uv = np.stack([np.tile(phis, rows), theta0 + np.repeat(drop, len(phis)) / 2.0], 1)

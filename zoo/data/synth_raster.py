@@ -55,12 +55,13 @@ def rasterize(parts: list[MeshPart], k: np.ndarray, size: tuple[int, int]) -> Fr
     verts = np.concatenate([p.verts for p in parts])
     attrs = np.concatenate([p.attrs for p in parts]).astype(np.float32)
     offsets = np.cumsum([0] + [len(p.verts) for p in parts[:-1]])
-    tris = np.concatenate([p.tris + o for p, o in zip(parts, offsets, strict=False)]).astype(np.int64)
+    tris = np.concatenate([p.tris + o for p, o in zip(parts, offsets, strict=True)]).astype(np.int64)
     count = [len(p.tris) for p in parts]
-    material = np.concatenate([np.broadcast_to(np.asarray(p.material, np.uint8), (n,)) for p, n in zip(parts, count, strict=False)])
-    layer = np.concatenate([np.full(n, p.layer, np.int32) for p, n in zip(parts, count, strict=False)])
-    bias = np.concatenate([np.broadcast_to(np.asarray(p.bias, np.float64), (n,)) for p, n in zip(parts, count, strict=False)])
-    two = np.concatenate([np.full(n, p.two_sided) for p, n in zip(parts, count, strict=False)])
+    pc = list(zip(parts, count, strict=True))
+    material = np.concatenate([np.broadcast_to(np.asarray(p.material, np.uint8), (n,)) for p, n in pc])
+    layer = np.concatenate([np.full(n, p.layer, np.int32) for p, n in zip(parts, count, strict=True)])
+    bias = np.concatenate([np.broadcast_to(np.asarray(p.bias, np.float64), (n,)) for p, n in zip(parts, count, strict=True)])
+    two = np.concatenate([np.full(n, p.two_sided) for p, n in zip(parts, count, strict=True)])
 
     uv = project(verts, k)
     p0, p1, p2 = uv[tris[:, 0]], uv[tris[:, 1]], uv[tris[:, 2]]
@@ -76,7 +77,7 @@ def rasterize(parts: list[MeshPart], k: np.ndarray, size: tuple[int, int]) -> Fr
     fixed = np.round(uv * (1 << SUBPIXEL_BITS)).astype(np.int32)
     polys = fixed[tris[order]]
     fill = cv2.fillConvexPoly
-    for t, poly in zip(order.tolist(), polys, strict=False):
+    for t, poly in zip(order.tolist(), polys, strict=True):
         fill(ids, poly, t, cv2.LINE_8, SUBPIXEL_BITS)
 
     ys, xs = np.nonzero(ids >= 0)

@@ -22,6 +22,7 @@ from zoo.data.synth_shade import (
     A_AO,
     A_N,
     A_UV,
+    A_X,
     MAT_CLOTH,
     MAT_EAR,
     MAT_FRAME,
@@ -68,7 +69,8 @@ def sample_pose(rng: np.random.Generator) -> tuple[float, float, float]:
 
 
 def _gaze(gx: float, gy: float) -> np.ndarray:
-    return rotation_matrix(gx, -gy, 0.0) @ np.array([0.0, 0.0, 1.0]) * FLIP  # head-frame unit vector (z toward camera)
+    """Head-frame unit gaze vector (z toward the camera); gx > 0 looks to the subject's left, gy > 0 up."""
+    return (rotation_matrix(gx, gy, 0.0) @ np.array([0.0, 0.0, -1.0])) * FLIP
 
 
 def _vertex_noise(rng: np.random.Generator, uv: np.ndarray, cells: tuple[int, int] = (10, 20)) -> np.ndarray:
@@ -78,8 +80,9 @@ def _vertex_noise(rng: np.random.Generator, uv: np.ndarray, cells: tuple[int, in
     return cv2.remap(field, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0].astype(np.float64)
 
 
-def _attrs(normals: np.ndarray, ao: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    return np.hstack([normals, np.asarray(ao).reshape(-1, 1), uv]).astype(np.float32)
+def _attrs(normals: np.ndarray, ao: np.ndarray, uv: np.ndarray, extra: np.ndarray | float = 8.0) -> np.ndarray:
+    ex = np.broadcast_to(np.asarray(extra, np.float64), (len(normals),)).reshape(-1, 1)
+    return np.hstack([normals, np.asarray(ao).reshape(-1, 1), uv, ex]).astype(np.float32)
 
 
 @dataclass
@@ -173,12 +176,14 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
     noise = _vertex_noise(rng, grid.uv)
     thick = parts.hair_thickness(grid.uv, hair, noise)
     if np.any(thick > 0):
-        shell = head + nrm * thick[:, None]
-        keep = np.all(thick[grid.triangles] > 0, axis=1)
+        # the shell covers every triangle touching hair; its fringe lies on the skin and the shader
+        # fades hair into skin there per pixel (the interpolated thickness is the coverage)
+        shell = head + nrm * np.maximum(thick, 0.4)[:, None]
+        keep = np.any(thick[grid.triangles] > 0, axis=1)
         snrm = np.vstack([grid_normals(shell, rows, cols), nrm[-2:]])
         hair_ao = np.clip(0.55 + thick / 25, 0.55, 1.0)
-        scene.append(MeshPart(to_cam(shell), grid.triangles[keep], _attrs(dir_cam(snrm), hair_ao, grid.uv), MAT_HAIR,
-                              layer=2, bias=3.0))
+        attrs = _attrs(dir_cam(snrm), hair_ao, grid.uv, np.maximum(thick, -3.0))
+        scene.append(MeshPart(to_cam(shell), grid.triangles[keep], attrs, MAT_HAIR, layer=2, bias=3.0))
         if hair["style"] == "long":
             cv_, ct, cuv = parts.hair_curtain(hair, radial_surface().radius, rng)
             cv_ = deform(cv_, ident, {**expr, "jaw_open": 0.0})
@@ -250,11 +255,14 @@ def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, hair) -> np.nd
     size = frags.ids.shape[0]
     pores = cv2.resize(rng.standard_normal((size // 2, size // 2)).astype(np.float32), (size, size))[frags.ys, frags.xs]
 
-    skin_like = (mat == MAT_SKIN) | (mat == MAT_EAR) | (mat == MAT_NECK)
+    thick = frags.attrs[:, A_X].astype(np.float64)
+    hair_cover = np.clip((thick + 1.2 * pores + 0.5) / 2.5, 0, 1)  # fuzzy hairline: hair fades into skin
+    fringe = (mat == MAT_HAIR) & (hair_cover < 1)
+    skin_like = (mat == MAT_SKIN) | (mat == MAT_EAR) | (mat == MAT_NECK) | fringe
     if np.any(skin_like):
         idx = np.nonzero(skin_like)[0]
         albedo = np.tile(app.skin, (len(idx), 1))
-        head = mat[idx] == MAT_SKIN
+        head = (mat[idx] == MAT_SKIN) | fringe[idx]
         tex, label = face_texture(rng, app)
         lab = np.zeros(len(idx), np.uint8)
         if np.any(head):
@@ -287,9 +295,11 @@ def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, hair) -> np.nd
         st = streaks(rng, curl=float(rng.uniform(0, 4)) if rng.uniform() < 0.3 else 0.0)
         s = remap_points(st, (uv[h, 0] + 180) / 360 * st.shape[1] * 3 % st.shape[1], (uv[h, 1] + 90) / 180 * st.shape[0],
                          border=cv2.BORDER_REFLECT)
-        diff, amb, sp = light(n_all[h], v[h], lt, 0.15, 0.6, 12.0)
+        diff, amb, sp = light(n_all[h], v[h], lt, 0.15, 0.3, 8.0)
         alb = app.hair[None] * s[:, None]
-        out[h] = alb * (diff * 0.9 + amb) * ao[h][:, None] + sp * (0.3 + app.hair.mean()) * 0.6
+        col = alb * (diff * 0.9 + amb) * ao[h][:, None] + sp * (0.5 + app.hair.mean()) * s[:, None]
+        a = hair_cover[h][:, None]
+        out[h] = col * a + out[h] * (1 - a)
     c = np.nonzero(mat == MAT_CLOTH)[0]
     if len(c):
         tile = pattern(rng, np.clip(rng.uniform(0.03, 0.9, 3) * rng.uniform(0.5, 1.2), 0, 1))

@@ -17,27 +17,40 @@ def _noise(rng: np.random.Generator, cells: int, size: int, ch: int = 1) -> np.n
     return out.reshape(size, size, ch)
 
 
+def _muted(rng: np.random.Generator) -> np.ndarray:
+    """A scene colour: a grey level with a little hue, like walls, clothes and foliage."""
+    grey = rng.uniform(0.05, 0.95)
+    hue = rng.uniform(-1, 1, 3)
+    return np.clip(grey + hue * rng.uniform(0.0, 0.25) * min(grey, 1 - grey) * 2, 0, 1)
+
+
 def background(rng: np.random.Generator, size: int) -> np.ndarray:
-    """A random background, float32 RGB 0..1: gradient + texture + clutter, blurred like out-of-focus scenery."""
-    base = rng.uniform(0.05, 0.9, 3)
-    other = np.clip(base + rng.normal(0, 0.3, 3), 0, 1)
+    """A random background, float32 RGB 0..1: gradient + texture + clutter, blurred like out-of-focus scenery.
+
+    Drawn at half resolution and upscaled (backgrounds are mostly out of focus; it halves the cost).
+    """
+    full = size
+    size = max(32, size // 2)
+    base = _muted(rng)
+    other = _muted(rng) if rng.uniform() < 0.5 else np.clip(base * rng.uniform(0.4, 1.6), 0, 1)
     t = np.linspace(0, 1, size, dtype=np.float32)
     ang = rng.uniform(0, 2 * np.pi)
     grad = np.cos(ang) * t[None, :] + np.sin(ang) * t[:, None]
     grad = (grad - grad.min()) / (np.ptp(grad) + 1e-6)
     img = base * (1 - grad[..., None]) + other * grad[..., None]
     img = img.astype(np.float32)
-    img *= 1 + rng.uniform(0.05, 0.35) * _noise(rng, int(rng.integers(3, 12)), size, 3)
-    img += rng.uniform(0.0, 0.12) * _noise(rng, int(rng.integers(20, 90)), size, 1)
+    img *= 1 + rng.uniform(0.05, 0.3) * _noise(rng, int(rng.integers(3, 12)), size, 1)
+    img *= 1 + rng.uniform(0.0, 0.08) * _noise(rng, int(rng.integers(3, 8)), size, 3)
+    img += rng.uniform(0.0, 0.1) * _noise(rng, int(rng.integers(20, 90)), size, 1)
     kind = rng.uniform()
     n_shapes = int(rng.integers(3, 14)) if kind < 0.8 else 0
     for _ in range(n_shapes):
-        col = tuple(float(c) for c in np.clip(rng.uniform(0, 1, 3) * rng.uniform(0.4, 1.2), 0, 1))
+        col = tuple(float(c) for c in (_muted(rng) if rng.uniform() < 0.85 else rng.uniform(0, 1, 3)))
         s = rng.uniform()
         p = rng.uniform(-0.2, 1.2, 2) * size
-        if s < 0.45:
-            w, h = rng.uniform(0.05, 0.7, 2) * size
-            angle = float(rng.choice([0, 0, 90, rng.uniform(0, 180)]))
+        if s < 0.5:  # walls, doors, windows, shelves, posters: mostly upright
+            w, h = rng.uniform(0.05, 0.8, 2) * size
+            angle = float(rng.choice([0, 0, 0, 90, rng.uniform(0, 180)]))
             box = cv2.boxPoints(((float(p[0]), float(p[1])), (float(w), float(h)), angle))
             cv2.fillConvexPoly(img, np.round(box * 4).astype(np.int32), col, cv2.LINE_AA, 2)
         elif s < 0.7:
@@ -57,10 +70,11 @@ def background(rng: np.random.Generator, size: int) -> np.ndarray:
             p = rng.uniform(0, size, 2)
             col = tuple(float(c) for c in rng.uniform(0.5, 1.0, 3))
             cv2.circle(img, (int(p[0]), int(p[1])), int(rng.uniform(3, 20)), col, -1, cv2.LINE_AA)
-    sigma = rng.choice([0.0, 0.8, 2.0, 4.0], p=[0.25, 0.3, 0.3, 0.15])
+    sigma = rng.choice([0.0, 0.4, 1.0, 2.0], p=[0.25, 0.3, 0.3, 0.15])
     if sigma > 0:
         img = cv2.GaussianBlur(img, (0, 0), float(sigma))
-    return np.clip(img, 0, 1)
+    img = cv2.resize(img, (full, full), interpolation=cv2.INTER_LINEAR)
+    return np.clip(img, 0, 1, out=img)
 
 
 def _shade_blob(img: np.ndarray, mask: np.ndarray, colour: np.ndarray, rng: np.random.Generator) -> None:
@@ -125,7 +139,7 @@ def occluders(img: np.ndarray, rng: np.random.Generator, landmarks: np.ndarray, 
 def camera_effects(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     """Colour cast, contrast, defocus or motion blur, sensor noise, greyscale and JPEG: float RGB 0..1 -> uint8."""
     info = {}
-    img = img * rng.normal(1, 0.06, 3).astype(np.float32)
+    img = img * rng.normal(1, 0.035, 3).astype(np.float32)
     gamma = float(rng.uniform(0.8, 1.25))
     img = np.clip(img, 0, 1) ** gamma
     c = float(rng.uniform(0.8, 1.2))
@@ -150,7 +164,7 @@ def camera_effects(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarra
         info["downscale"] = small
     sigma = float(rng.choice([0.0, rng.uniform(0.005, 0.04)], p=[0.3, 0.7]))
     if sigma:
-        img = img + rng.standard_normal(img.shape).astype(np.float32) * sigma
+        img = img + rng.standard_normal(img.shape, dtype=np.float32) * np.float32(sigma)
     out = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
     if rng.uniform() < 0.12:
         out = np.repeat(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)

@@ -17,7 +17,7 @@ from zoo.data.synth_texture import TEX_PHI, TEX_PPD, TEX_THETA
 
 MAT_SKIN, MAT_HAIR, MAT_EAR, MAT_NECK, MAT_CLOTH, MAT_FRAME, MAT_LENS = range(7)
 # attribute columns: normal xyz, ambient occlusion, texture u, v
-A_N, A_AO, A_UV = slice(0, 3), 3, slice(4, 6)
+A_N, A_AO, A_UV, A_X = slice(0, 3), 3, slice(4, 6), 6  # A_X: hair thickness (coverage)
 
 
 @dataclass
@@ -120,15 +120,15 @@ def shade_eyes(
     ref = _unit(np.cross(g, np.array([0.0, 1.0, 0.0])))
     az = np.arctan2(np.sum(q * np.cross(g, ref), 1), np.sum(q * ref, 1))
     fib = 1 + 0.25 * np.sin(az * 23 + rng_vals[1]) * np.sin(az * 7 + rng_vals[2])
-    sclera = np.array([0.86, 0.82, 0.78]) * (1 - 0.25 * np.clip((ang - 35) / 40, 0, 1))[:, None]
+    sclera = np.array([0.92, 0.89, 0.86]) * (1 - 0.2 * np.clip((ang - 35) / 40, 0, 1))[:, None]
     ring = np.clip((ang - (iris_deg - 5)) / 5, 0, 1)[:, None]
     iris_col = iris * fib[:, None] * (1 - 0.55 * ring) * (1.25 - 0.5 * np.clip(ang / iris_deg, 0, 1))[:, None]
     col = np.where((ang < iris_deg)[:, None], iris_col, sclera)
     col = np.where((ang < pupil_deg)[:, None], np.array([0.02, 0.02, 0.025]), col)
-    lid = 0.35 + 0.65 * np.clip(frac / 0.45, 0, 1) ** 0.7
+    lid = 0.55 + 0.45 * np.clip(frac / 0.35, 0, 1) ** 0.7
     n = q
     diff, amb, _ = light(n, v, lt, 0.3, 0.0, 1.0)
-    out = col * (diff + amb) * lid[:, None]
+    out = col * (0.6 * diff + amb + 0.25) * lid[:, None]  # eyes stay readable: wet, bright, lit from all sides
     h = _unit(lt.key_dir - v)
     sp = np.clip(np.sum(n * h, 1), 0, 1) ** 300 * 1.5
     fill = np.clip(np.sum(n * _unit(np.array([-0.2, -0.4, -1.0]) - v), 1), 0, 1) ** 400 * 0.8  # camera-side catchlight

@@ -18,8 +18,8 @@ from zoo.data.head_mesh import angles_of
 from zoo.pose import MEAN_FACE_68
 
 TEX_PPD = 2.0  # texture pixels per degree
-TEX_PHI = (-100.0, 100.0)
-TEX_THETA = (-90.0, 90.0)
+TEX_PHI = (-80.0, 80.0)  # the face; outside it the border colour (plain skin) repeats
+TEX_THETA = (-62.0, 76.0)
 TEX_W = int((TEX_PHI[1] - TEX_PHI[0]) * TEX_PPD)
 TEX_H = int((TEX_THETA[1] - TEX_THETA[0]) * TEX_PPD)
 
@@ -85,7 +85,8 @@ def sample_appearance(rng: np.random.Generator) -> Appearance:
     lips = skin * np.array([0.86, 0.58, 0.58]) * rng.normal(1, 0.06)
     if rng.uniform() < 0.15:
         lips = np.array([0.6, 0.08, 0.12]) * rng.normal(1, 0.2, 3)
-    beard = float(rng.uniform(0.2, 1.0)) if rng.uniform() < 0.2 else 0.0
+    r = rng.uniform()
+    beard = float(rng.uniform(0.15, 0.35)) if r < 0.12 else float(rng.uniform(0.6, 1.0)) if r < 0.17 else 0.0
     return Appearance(np.clip(skin, 0, 1), np.clip(hair, 0, 1), np.clip(iris, 0, 1), np.clip(lips, 0, 1), beard, tone)
 
 
@@ -93,81 +94,97 @@ def _poly(pts: np.ndarray) -> np.ndarray:
     return np.round(pts * 4).astype(np.int32)
 
 
+@lru_cache(maxsize=1)
+def _border_window() -> np.ndarray:
+    """1 inside, 0 at the canvas edge: the edge colour is repeated outside, so it must be plain."""
+    wy = np.clip(np.minimum(np.arange(TEX_H), TEX_H - 1 - np.arange(TEX_H)) / 12, 0, 1)
+    wx = np.clip(np.minimum(np.arange(TEX_W), TEX_W - 1 - np.arange(TEX_W)) / 12, 0, 1)
+    return np.outer(wy, wx).astype(np.float32)
+
+
+def _roi(points: np.ndarray, margin: int) -> tuple[slice, slice, np.ndarray]:
+    """Texture window around points (feature work stays small) and the window's origin."""
+    lo = np.maximum(np.floor(points.min(0)) - margin, 0).astype(int)
+    hi = np.minimum(np.ceil(points.max(0)) + margin, [TEX_W, TEX_H]).astype(int)
+    return slice(lo[1], hi[1]), slice(lo[0], hi[0]), lo.astype(np.float64)
+
+
 def _blend(tex: np.ndarray, mask: np.ndarray, colour: np.ndarray) -> None:
-    tex *= 1 - mask[..., None]
-    tex += mask[..., None] * colour
+    tex += mask[..., None] * (np.asarray(colour, np.float32) - tex)
 
 
 def face_texture(rng: np.random.Generator, app: Appearance) -> tuple[np.ndarray, np.ndarray]:
     """Albedo [H,W,3] float32 and label map [H,W] uint8 in the head's texture chart."""
     shape = (TEX_H, TEX_W)
     lm = landmark_tex()
-    tex = np.empty((*shape, 3), np.float32)
-    tex[:] = app.skin
-    blotch = 1 + 0.07 * _noise(rng, 10, shape) + 0.035 * _noise(rng, 40, shape)
-    tex *= blotch[..., None]
+    blotch = 1 + (0.045 * _noise(rng, 10, shape) + 0.02 * _noise(rng, 40, shape)) * _border_window()
     # warmth on cheeks, nose and around the mouth
     red = np.zeros(shape, np.float32)
     for k in (1, 15, 30, 33, 3, 13):
         x, y = lm[k] if k not in (1, 15) else (lm[k] + lm[30]) / 2
         cv2.circle(red, (int(x), int(y)), int(rng.uniform(8, 16)), 1.0, -1)
     red = cv2.GaussianBlur(red, (0, 0), 7) * rng.uniform(0.0, 0.12)
-    tex *= (1 + red[..., None] * np.array([0.3, -0.25, -0.25], np.float32))
+    tex = (blotch[..., None] * (1 + red[..., None] * np.array([0.3, -0.25, -0.25], np.float32))) * app.skin.astype(np.float32)
     # beard / stubble
     if app.beard > 0:
-        m = np.zeros(shape, np.float32)
         jaw = np.vstack([lm[2:15], lm[[35]] + [10, -6], lm[[33]] + [0, -5], lm[[31]] + [-10, -6]])
-        cv2.fillPoly(m, [_poly(jaw)], 1.0, cv2.LINE_AA, 2)
-        cv2.fillPoly(m, [_poly(lm[48:60] + (lm[48:60] - lm[48:60].mean(0)) * 0.15)], 0.0, cv2.LINE_AA, 2)
+        ys, xs, o = _roi(jaw, 8)
+        m = np.zeros((ys.stop - ys.start, xs.stop - xs.start), np.float32)
+        cv2.fillPoly(m, [_poly(jaw - o)], 1.0, cv2.LINE_AA, 2)
+        cv2.fillPoly(m, [_poly(lm[48:60] - o + (lm[48:60] - lm[48:60].mean(0)) * 0.15)], 0.0, cv2.LINE_AA, 2)
         m = cv2.GaussianBlur(m, (0, 0), 3)
-        m *= np.clip(0.55 + 0.5 * _noise(rng, 60, shape), 0, 1) * app.beard
-        _blend(tex, np.clip(m, 0, 0.97), app.hair * 0.9)
-    # upper-lid crease and eye-socket shade
-    shade = np.zeros(shape, np.float32)
+        fine = rng.uniform(0, 1, m.shape).astype(np.float32)
+        m *= np.clip(0.6 + 0.25 * _noise(rng, 12, m.shape) + 0.5 * (fine - 0.5), 0, 1) * app.beard
+        _blend(tex[ys, xs], np.clip(m, 0, 0.97), app.hair * 0.9)
+    # upper-lid crease and eye-socket shade (+ eye shadow sometimes)
+    ys, xs, o = _roi(lm[36:48], 12)
+    shade = np.zeros((ys.stop - ys.start, xs.stop - xs.start), np.float32)
     for lo in (36, 42):
-        lid = lm[lo:lo + 4] + [0, -4.5]
-        cv2.polylines(shade, [_poly(lid)], False, 1.0, 5, cv2.LINE_AA, 2)
-        cv2.fillPoly(shade, [_poly(lm[lo:lo + 6])], 0.7, cv2.LINE_AA, 2)
+        cv2.polylines(shade, [_poly(lm[lo:lo + 4] + [0, -4.5] - o)], False, 1.0, 5, cv2.LINE_AA, 2)
+        cv2.fillPoly(shade, [_poly(lm[lo:lo + 6] - o)], 0.7, cv2.LINE_AA, 2)
     shade = cv2.GaussianBlur(shade, (0, 0), 2.5) * rng.uniform(0.15, 0.35)
-    tex *= (1 - shade[..., None])
-    if rng.uniform() < 0.2:  # eye shadow
-        _blend(tex, shade * rng.uniform(0.5, 1.5), np.array(rng.uniform(0.1, 0.5, 3), np.float32))
+    tex[ys, xs] *= (1 - shade[..., None])
+    if rng.uniform() < 0.2:
+        _blend(tex[ys, xs], shade * rng.uniform(0.5, 1.5), rng.uniform(0.1, 0.5, 3))
     # lips
-    lips = np.zeros(shape, np.float32)
-    cv2.fillPoly(lips, [_poly(lm[48:60])], 1.0, cv2.LINE_AA, 2)
-    lips = cv2.GaussianBlur(lips, (0, 0), 0.9)
-    lips *= 1 + 0.08 * _noise(rng, 70, shape)
-    _blend(tex, np.clip(lips, 0, 1), app.lips)
+    ys, xs, o = _roi(lm[48:60], 4)
+    lips = np.zeros((ys.stop - ys.start, xs.stop - xs.start), np.float32)
+    cv2.fillPoly(lips, [_poly(lm[48:60] - o)], 1.0, cv2.LINE_AA, 2)
+    lips = cv2.GaussianBlur(lips, (0, 0), 0.9) * (1 + 0.08 * rng.standard_normal(lips.shape, dtype=np.float32))
+    _blend(tex[ys, xs], np.clip(lips, 0, 1), app.lips)
     # nostrils
-    nost = np.zeros(shape, np.float32)
+    ys, xs, o = _roi(lm[31:36], 6)
+    nost = np.zeros((ys.stop - ys.start, xs.stop - xs.start), np.float32)
     for a, b in ((31, 32), (34, 35)):
-        c = (lm[a] + lm[b]) / 2 + [0, -1.5]
+        c = (lm[a] + lm[b]) / 2 + [0, -1.5] - o
         cv2.ellipse(nost, (int(c[0] * 4), int(c[1] * 4)), (int(abs(lm[b, 0] - lm[a, 0]) * 2.2), 5), 0, 0, 360, 1.0, -1,
                     cv2.LINE_AA, 2)
-    _blend(tex, cv2.GaussianBlur(nost, (0, 0), 0.8) * 0.85, app.skin * 0.15)
+    _blend(tex[ys, xs], cv2.GaussianBlur(nost, (0, 0), 0.8) * 0.85, app.skin * 0.15)
     # brows: tapered strokes with hair texture
-    brow = np.zeros(shape, np.float32)
+    ys, xs, o = _roi(lm[17:27], 10)
+    brow = np.zeros((ys.stop - ys.start, xs.stop - xs.start), np.float32)
     thick = rng.uniform(3.0, 7.0)
     for lo in (17, 22):
-        pts = lm[lo:lo + 5]
+        pts = lm[lo:lo + 5] - o
         inner = 0 if lo == 22 else 4
         for j in range(4):
             w = thick * (1.15 - 0.5 * abs(j + 0.5 - inner) / 4)
             cv2.line(brow, tuple(_poly(pts[j])), tuple(_poly(pts[j + 1])), 1.0, max(1, int(w)), cv2.LINE_AA, 2)
-    brow = cv2.GaussianBlur(brow, (0, 0), 1.0) * np.clip(0.75 + 0.5 * _noise(rng, 90, shape), 0, 1)
-    _blend(tex, np.clip(brow * rng.uniform(0.55, 0.95), 0, 1), app.hair * 0.8)
+    brow = cv2.GaussianBlur(brow, (0, 0), 1.0) * np.clip(0.8 + 0.35 * rng.standard_normal(brow.shape, dtype=np.float32), 0, 1)
+    _blend(tex[ys, xs], np.clip(brow * rng.uniform(0.55, 0.95), 0, 1), app.hair * 0.8)
     # lashes / liner on the upper lid
-    lash = np.zeros(shape, np.float32)
+    ys, xs, o = _roi(lm[36:48], 4)
+    lash = np.zeros((ys.stop - ys.start, xs.stop - xs.start), np.float32)
     for lo in (36, 42):
-        cv2.polylines(lash, [_poly(lm[lo:lo + 4])], False, 1.0, int(rng.uniform(1, 3)), cv2.LINE_AA, 2)
-        cv2.polylines(lash, [_poly(lm[[lo + 3, lo + 4, lo + 5, lo]])], False, 0.35, 1, cv2.LINE_AA, 2)
-    _blend(tex, lash * rng.uniform(0.6, 0.95), np.array([0.05, 0.04, 0.04], np.float32))
+        cv2.polylines(lash, [_poly(lm[lo:lo + 4] - o + [0, -0.8])], False, 1.0, int(rng.uniform(1, 3)), cv2.LINE_AA, 2)
+        cv2.polylines(lash, [_poly(lm[[lo + 3, lo + 4, lo + 5, lo]] - o)], False, 0.35, 1, cv2.LINE_AA, 2)
+    _blend(tex[ys, xs], lash * rng.uniform(0.6, 0.95), np.array([0.05, 0.04, 0.04], np.float32))
     label = np.zeros(shape, np.uint8)
     cv2.fillPoly(label, [_poly(lm[48:60])], LABEL_LIPS, cv2.LINE_8, 2)
     cv2.fillPoly(label, [_poly(lm[60:68])], LABEL_MOUTH, cv2.LINE_8, 2)
     cv2.fillPoly(label, [_poly(lm[36:42])], LABEL_EYE_R, cv2.LINE_8, 2)
     cv2.fillPoly(label, [_poly(lm[42:48])], LABEL_EYE_L, cv2.LINE_8, 2)
-    return np.clip(tex, 0, 1), label
+    return np.clip(tex, 0, 1, out=tex), label
 
 
 def streaks(rng: np.random.Generator, shape: tuple[int, int] = (64, 256), curl: float = 0.0) -> np.ndarray:
