@@ -9,8 +9,11 @@ weight-only linear quantisation (activations stay fp16), the form CoreML deploys
 
 from __future__ import annotations
 
+import contextlib
+import io
 import platform
 import shutil
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -28,6 +31,22 @@ FILE = "model.mlpackage"
 DEPLOYMENT_TARGET = "iOS16"
 
 
+def _coremltools() -> Any:
+    """Import coremltools without letting it import TensorFlow and scikit-learn (its converters for
+    those formats; we convert from PyTorch): that costs seconds and floods the log with warnings."""
+    if "coremltools" in sys.modules:
+        return require("coremltools", EXTRA, NAME)
+    hidden = [m for m in ("tensorflow", "sklearn") if m not in sys.modules]
+    for m in hidden:
+        sys.modules[m] = None  # type: ignore[assignment]
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            return require("coremltools", EXTRA, NAME)
+    finally:
+        for m in hidden:
+            sys.modules.pop(m, None)
+
+
 def can_predict() -> bool:
     return platform.system() == "Darwin"
 
@@ -38,7 +57,7 @@ def export(model: Any, out_dir: Path, precision: str = "fp32", calib: Any = None
 
     from zoo.architectures import TupleOutputs
 
-    ct = require("coremltools", EXTRA, NAME)
+    ct = _coremltools()
     if precision not in ("fp32", "fp16", "int8"):
         raise UnsupportedError(f"the coreml backend exports fp32, fp16 or int8, not {precision!r}")
     started = time.perf_counter()
@@ -47,23 +66,10 @@ def export(model: Any, out_dir: Path, precision: str = "fp32", calib: Any = None
     cal = as_calibration(calib, spec.input_size)
     wrapper = TupleOutputs(model).eval()
     size = spec.input_size
-    with warnings.catch_warnings(), torch.inference_mode(False):
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(), torch.inference_mode(False), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")  # tracer warnings; the redirect hides coremltools' per-pass progress bars
         traced = torch.jit.trace(wrapper, torch.zeros(1, 3, size, size))
-        mlmodel = ct.convert(
-            traced, inputs=[ct.TensorType(name="input", shape=(1, 3, size, size), dtype=np.float32)],
-            outputs=[ct.TensorType(name=n) for n in wrapper.output_names], convert_to="mlprogram",
-            compute_precision=ct.precision.FLOAT32 if precision == "fp32" else ct.precision.FLOAT16,
-            minimum_deployment_target=getattr(ct.target, DEPLOYMENT_TARGET))
-        facts: dict[str, Any] = {"compute_precision": "float32" if precision == "fp32" else "float16",
-                                 "minimum_deployment_target": DEPLOYMENT_TARGET, "converted_from": "TorchScript trace"}
-        if precision == "int8":
-            from coremltools.optimize.coreml import OpLinearQuantizerConfig, OptimizationConfig, linear_quantize_weights
-
-            config = OptimizationConfig(global_config=OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8"))
-            mlmodel = linear_quantize_weights(mlmodel, config)
-            facts["quantization"] = {"method": "coremltools linear_quantize_weights (symmetric, per-channel)",
-                                     "weights": "int8", "activations": "fp16", "calibration_images": 0}
+        mlmodel, facts = _convert(ct, traced, wrapper.output_names, size, precision)
     model.eval()
     target = out_dir / FILE
     if target.exists():
@@ -77,9 +83,27 @@ def export(model: Any, out_dir: Path, precision: str = "fp32", calib: Any = None
                          started, batch=1, toolchain=("coremltools",))
 
 
+def _convert(ct: Any, traced: Any, names: tuple[str, ...], size: int, precision: str) -> tuple[Any, dict[str, Any]]:
+    mlmodel = ct.convert(
+        traced, inputs=[ct.TensorType(name="input", shape=(1, 3, size, size), dtype=np.float32)],
+        outputs=[ct.TensorType(name=n) for n in names], convert_to="mlprogram",
+        compute_precision=ct.precision.FLOAT32 if precision == "fp32" else ct.precision.FLOAT16,
+        minimum_deployment_target=getattr(ct.target, DEPLOYMENT_TARGET))
+    facts: dict[str, Any] = {"compute_precision": "float32" if precision == "fp32" else "float16",
+                             "minimum_deployment_target": DEPLOYMENT_TARGET, "converted_from": "TorchScript trace"}
+    if precision == "int8":
+        from coremltools.optimize.coreml import OpLinearQuantizerConfig, OptimizationConfig, linear_quantize_weights
+
+        config = OptimizationConfig(global_config=OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8"))
+        mlmodel = linear_quantize_weights(mlmodel, config)
+        facts["quantization"] = {"method": "coremltools linear_quantize_weights (symmetric, per-channel)",
+                                 "weights": "int8", "activations": "fp16", "calibration_images": 0}
+    return mlmodel, facts
+
+
 def describe(path: Path) -> dict[str, Any]:
     """Input/output names and shapes from a saved package's spec (works on any OS)."""
-    ct = require("coremltools", EXTRA, NAME)
+    ct = _coremltools()
     try:
         spec = ct.models.MLModel(str(path), skip_model_load=True).get_spec()
     except Exception as e:  # noqa: BLE001
@@ -108,7 +132,7 @@ class CoremlRuntime:
     """An ``.mlpackage`` on Core ML (macOS only)."""
 
     def __init__(self, artifact: Artifact, threads: int = 1) -> None:
-        ct = require("coremltools", EXTRA, NAME)
+        ct = _coremltools()
         if not can_predict():
             raise UnsupportedError(f"CoreML predicts only on macOS (this is {platform.system()}); "
                                    "the package converts and validates here, run it on a Mac")
