@@ -9,7 +9,9 @@ and a few cheap photometric transforms on that small crop:
 - Geometry: the ``affine`` recipe (scale 0.85-1.15, translation 10%, rotation) and the mirror
   flip are folded into the crop's matrix, so there is one resampling and rotated corners show
   real image content instead of padding. Downscales beyond 2x go through ``cv2.pyrDown`` first
-  (anti-aliased crops, the same at training and inference).
+  (anti-aliased crops, the same at training and inference). The pose target follows the
+  geometry: the rotation composes into the head rotation (``zoo.pose`` conventions) and a
+  flip negates yaw and roll.
 - Photometric: albumentations (colour, grey, blur, ISO noise, JPEG) on the crop, seeded per item.
 - Determinism: every random choice of item ``i`` comes from ``(seed, epoch, i)``, so the number
   of DataLoader workers never changes a sample. Persistent workers hold their own copy of the

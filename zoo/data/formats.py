@@ -154,7 +154,9 @@ def load_face(image: Path) -> Sample:
 
 
 def _images_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    """Images in a folder, leaving out FaceSynthetics' ``_seg.png`` segmentation masks."""
+    found = (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.stem.endswith("_seg"))
+    return sorted(p for p in found if p.is_file())
 
 
 def _require_dir(folder: Path, what: str) -> Path:
