@@ -54,8 +54,7 @@ def test_empty_frame_folder(tmp_path: Path):
 
 def test_missing_model_file(tmp_path: Path):
     clip = render_clip(tmp_path / "clip", 3, "yaw_sweep", 0)
-    result = runner.invoke(app, ["track", str(clip), "--model", str(tmp_path / "missing.pt")])
-    assert result.exit_code != 0 and "Traceback" not in result.output
+    _one_line_error(runner.invoke(app, ["track", str(clip), "--model", str(tmp_path / "missing.pt")]), "missing.pt not found")
 
 
 @pytest.mark.slow

@@ -145,8 +145,11 @@ class TrackingPredictor:
 
 def load_predictor(spec: str, backend: str = "onnx", threads: int = 1) -> TrackingPredictor:
     """The tracker's predictor for a variant, checkpoint or artifact, via ``zoo.predict.Predictor``."""
-    from zoo.predict import Predictor
+    from zoo.predict import ARTIFACT_SUFFIXES, Predictor
 
+    path = Path(spec)
+    if (path.suffix in (".pt", *ARTIFACT_SUFFIXES) or "/" in spec) and not path.exists():
+        raise ModelError(f"model file {spec} not found; give a variant name, a zoo checkpoint (.pt) or an exported artifact")
     try:
         return TrackingPredictor(Predictor.from_spec(spec, backend=backend, threads=threads))
     except (ValueError, OSError, RuntimeError) as e:  # zoo's model/backend errors are ValueError/RuntimeError kinds

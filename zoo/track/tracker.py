@@ -259,10 +259,9 @@ class Tracker:
             if not self._face_ok(lm, None, w, h):
                 return None
             box = crop_from_landmarks(lm)
-        # The first crop comes from a detector box; any pass that scores a face is enough to start.
+        # The detector starts tracks, whatever the model's score: a track holds its face at least
+        # until the next detection, and from then on the score (or new detections) keeps it alive.
         best = None if scores[-1] is None else max(scores)
-        if best is not None and best < self.config.min_score:
-            return None
         tr = Track(self._next_id, lm, lm, scores[-1], make_filter(self.config.filter), frame, score_ema=best, confirmed_t=t)
         if self._duplicate_of_live(tr):
             return None
