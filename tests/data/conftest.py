@@ -11,6 +11,14 @@ from datafiles import face_points, noise_image, write_300w, write_fs
 
 
 @pytest.fixture
+def zoo_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private ZOO_CACHE (decoded images, check verdicts) for one test."""
+    path = tmp_path / "zoo-cache"
+    monkeypatch.setenv("ZOO_CACHE", str(path))
+    return path
+
+
+@pytest.fixture
 def good_dataset(tmp_path: Path) -> Path:
     """A mixed dataset YAML: FaceSynthetics train (with meta), 300-W val, inline test, negatives."""
     root = tmp_path / "good"

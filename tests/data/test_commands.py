@@ -20,14 +20,14 @@ def error_lines(result) -> list[str]:
     return [ln for ln in result.output.splitlines() if ln.startswith("error:")]
 
 
-def test_check_clean_dataset_exits_0(good_dataset: Path) -> None:
+def test_check_clean_dataset_exits_0(good_dataset: Path, zoo_cache: Path) -> None:
     result = runner.invoke(app, ["data", "check", str(good_dataset)])
     assert result.exit_code == 0, result.output
     assert "train" in result.output and "negatives:all" in result.output
     assert "no problems" in result.output
 
 
-def test_check_broken_dataset_prints_every_problem_and_exits_1(broken_dataset: tuple[Path, dict[str, str]]) -> None:
+def test_check_broken_dataset_prints_every_problem_and_exits_1(broken_dataset: tuple[Path, dict], zoo_cache: Path) -> None:
     yaml_path, expected = broken_dataset
     result = runner.invoke(app, ["data", "check", str(yaml_path)], terminal_width=80)
     assert result.exit_code == 1
@@ -94,7 +94,7 @@ def test_synth_rejects_bad_options(tmp_path: Path, extra: list[str], words: str)
     assert result.exit_code == 1 and words in error_lines(result)[0]
 
 
-def test_synth_end_to_end_then_check(tmp_path: Path) -> None:
+def test_synth_end_to_end_then_check(tmp_path: Path, zoo_cache: Path) -> None:
     pytest.importorskip("zoo.data.synth", reason="the renderer has not landed yet")
     out = tmp_path / "synth"
     result = runner.invoke(app, ["data", "synth", str(out), "--images", "10", "--seed", "1", "--workers", "1", "--size", "128"])
@@ -104,8 +104,7 @@ def test_synth_end_to_end_then_check(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_speed_reports_images_per_second(good_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ZOO_CACHE", str(tmp_path / "cache"))
+def test_speed_reports_images_per_second(good_dataset: Path, zoo_cache: Path) -> None:
     result = runner.invoke(app, ["data", "speed", str(good_dataset), "--workers", "0", "--images", "8", "--batch", "4"])
     assert result.exit_code == 0, result.output
     assert "images/s" in result.output

@@ -109,13 +109,13 @@ def test_absent_split_and_bad_entry(good_dataset: Path, broken_dataset: tuple[Pa
     assert "noann.png" not in [s.image_path.name for s in kept] and len(kept) >= 2
 
 
-def test_check_clean_dataset(good_dataset: Path) -> None:
+def test_check_clean_dataset(good_dataset: Path, zoo_cache: Path) -> None:
     counts, problems = check_dataset(good_dataset)
     assert problems == []
     assert counts == {"train": 3, "val": 2, "test": 1, "negatives:all": 2}
 
 
-def test_check_lists_every_problem_once(broken_dataset: tuple[Path, dict[str, str]]) -> None:
+def test_check_lists_every_problem_once(broken_dataset: tuple[Path, dict[str, str]], zoo_cache: Path) -> None:
     yaml_path, expected = broken_dataset
     counts, problems = check_dataset(yaml_path)
     assert counts == {"train": 10, "val": 1}
@@ -125,3 +125,22 @@ def test_check_lists_every_problem_once(broken_dataset: tuple[Path, dict[str, st
         assert len(hits) == 1 and words in hits[0], (name, hits, problems)
     assert not any(p.split(": ")[0].endswith("/ok.png") or "ok_ldmks" in p for p in problems)
     assert len(problems) == len(expected)
+
+
+def test_check_verdict_is_reused_until_a_file_changes(good_dataset: Path, zoo_cache: Path, monkeypatch) -> None:
+    import zoo.data.check as check
+
+    assert check_dataset(good_dataset) == ({"train": 3, "val": 2, "test": 1, "negatives:all": 2}, [])
+    assert len(list((zoo_cache / "checks").glob("*.json"))) == 1
+
+    def no_decoding(*_):
+        raise AssertionError("an unchanged dataset must not be decoded again")
+
+    monkeypatch.setattr(check, "image_problem", no_decoding)
+    assert check_dataset(good_dataset)[1] == []
+    monkeypatch.undo()
+    monkeypatch.setenv("ZOO_CACHE", str(zoo_cache))
+    image = good_dataset.parent / "fs" / "000001.png"
+    image.write_bytes(image.read_bytes()[:100])
+    problems = check_dataset(good_dataset)[1]
+    assert len(problems) == 1 and "000001.png: truncated" in problems[0]
