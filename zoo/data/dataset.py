@@ -159,7 +159,7 @@ def _photometric_compose():
         A.HueSaturationValue(hue_shift_limit=8, sat_shift_limit=30, val_shift_limit=0, p=0.4),
         A.ToGray(p=0.1),
         A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.MotionBlur(blur_limit=(3, 7))], p=0.25),
-        A.ISONoise(color_shift=(0.01, 0.04), intensity=(0.1, 0.4), p=0.2),
+        A.ISONoise(color_shift=(0.01, 0.04), intensity=(0.05, 0.3), p=0.2),
         A.ImageCompression(quality_range=(35, 95), p=0.3),
     ])
 
