@@ -10,7 +10,7 @@ One JSON object per line, one line per frame, in frame order::
       "faces": [                         # one entry per live track, in id order
         {
           "id": 3,                       # track id: unique within the run, never reused
-          "box": [x1, y1, x2, y2],       # square crop box in pixels the next frame re-crops from
+          "box": [x1, y1, x2, y2],       # square box in pixels around the smoothed landmarks (the model's crop)
           "score": 0.97,                 # landmark model's face score in [0, 1], or null (no cls head)
           "landmarks": [[x, y], ...],    # K (68 or 70) smoothed points in pixels, zoo.landmarks order
           "pose": {"yaw": .., "pitch": .., "roll": ..,   # degrees, zoo.pose conventions

@@ -77,6 +77,9 @@ class TrackerConfig:
     motion: float = 1.0
     #: landmark passes on a new detection (the first crop from a detector box is coarse).
     init_passes: int = 2
+    #: a matched detection overlapping its track less than this (or a track scoring under
+    #: ``min_score``) restarts the track's landmarks from the detection, keeping its id.
+    reseed_iou: float = 0.6
 
 
 @dataclass
@@ -227,8 +230,9 @@ class Tracker:
             tr.score_ema = score if tr.score_ema is None else 0.6 * tr.score_ema + 0.4 * score
         if not self._face_ok(lm, tr.score_ema, w, h):
             tr.low += 1
-            # A face the detector found within the last detection interval is kept regardless.
-            return tr.low < self.config.patience or t - tr.confirmed_t <= 1.0 / self.config.detect_hz
+            # A face the detector found within the last detection interval (plus half of one for the
+            # detector's own latency) is kept regardless, so a face the detector keeps finding keeps its id.
+            return tr.low < self.config.patience or t - tr.confirmed_t <= 1.5 / self.config.detect_hz
         tr.low = 0
         centre_move = lm.mean(0) - tr.raw.mean(0)
         tr.velocity = 0.7 * centre_move + 0.3 * tr.velocity
@@ -295,28 +299,45 @@ class Tracker:
         self.stats["detections"] += len(result.detections)
         self.stats["detector_ms"] += result.ms
         boxes = [self.runner.detector.crop_box(d.box) for d in result.detections]
-        for box in self._associate(boxes, t):
+        new, matched = self._associate(boxes, t)
+        for box, tr in matched:
+            self._reseed(tr, image, box, t, timings)
+        for box in new:
             self._start(image, box, frame, t, timings)
         return len(result.detections), result.ms
 
-    def _associate(self, boxes: list[np.ndarray], t: float) -> list[np.ndarray]:
-        """Match detections to tracks (IoU, Hungarian); matched tracks are confirmed, the rest returned.
+    def _associate(self, boxes: list[np.ndarray], t: float) -> tuple[list[np.ndarray], list[tuple[np.ndarray, Track]]]:
+        """Match detections to tracks (IoU, Hungarian): (unmatched boxes, matched (box, track) pairs).
 
         A detector hit confirms a track's face even when the model's score wavers, so a track holds
         its face on every frame the detector finds it.
         """
         if not boxes or not self.tracks:
-            return boxes
+            return boxes, []
         iou = iou_matrix(np.array(boxes), np.array([crop_from_landmarks(tr.raw) for tr in self.tracks]))
         rows, cols = linear_sum_assignment(-iou)
-        matched = set()
+        matched = []
         for r, c in zip(rows, cols, strict=True):
             if iou[r, c] >= self.config.iou_match:
-                matched.add(r)
                 tr = self.tracks[c]
                 tr.low, tr.confirmed_t = 0, t
-                if tr.score_ema is not None:
-                    tr.score_ema = max(tr.score_ema, self.config.min_score)
+                matched.append((boxes[r], tr))
+        done = {id(b) for b, _ in matched}
         # A detection overlapping any live track is that face seen again, even if Hungarian gave
         # the track to another detection; only clearly new boxes start tracks.
-        return [b for i, b in enumerate(boxes) if i not in matched and iou[i].max() < self.config.iou_match]
+        return [b for i, b in enumerate(boxes) if id(b) not in done and iou[i].max() < self.config.iou_match], matched
+
+    def _reseed(self, tr: Track, image: np.ndarray, box: np.ndarray, t: float, timings: dict) -> None:
+        """A doubtful track (low score, or drifted off its detection) restarts its landmarks from the detection."""
+        if (tr.score_ema is None or tr.score_ema >= self.config.min_score) and \
+                iou_matrix(box, crop_from_landmarks(tr.raw))[0, 0] >= self.config.reseed_iou:
+            return
+        h, w = image.shape[:2]
+        lm, score = self._predict(image, box, timings)
+        for _ in range(max(1, self.config.init_passes) - 1):
+            lm, score = self._predict(image, crop_from_landmarks(lm), timings)
+        if not self._face_ok(lm, None, w, h):
+            return
+        tr.raw, tr.score, tr.velocity = lm, score, np.zeros(2)
+        tr.filter.reset()  # do not smooth across the jump
+        self._smooth_and_pose(tr, t, (w, h), timings)
