@@ -138,7 +138,11 @@ def hair_curtain(hair: dict, head_radius_at, rng: np.random.Generator) -> tuple[
     flare = np.linspace(0, 1, rows) ** 1.5 * rng.uniform(10, 40)
     out = np.stack([d[:, 0], np.zeros_like(phis), d[:, 2]], 1)
     out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-9
-    verts = np.concatenate([base + np.array([0.0, y, 0.0]) + out * f for y, f in zip(drop, flare, strict=True)])
+    # the back part stays short: seen from the front it would otherwise hang over the chest
+    reach = np.interp(np.abs(phis), [0, 120, 180], [1.0, 1.0, 0.3])[None, :, None]
+    frac = np.linspace(0, 1, rows)[:, None, None]
+    steps = base[None] + np.array([0.0, 1.0, 0.0]) * (frac * hair["length"] * reach) + out[None] * (flare[:, None, None] * reach)
+    verts = steps.reshape(-1, 3)
     verts[:, 1] += rng.normal(0, 4, len(verts)) * (verts[:, 1] > base[:, 1].max() + 5)
     tris = grid_triangles(rows, len(phis))
     uv = np.stack([np.tile(phis, rows), theta0 + np.repeat(drop, len(phis)) / 2.0], 1)

@@ -24,10 +24,10 @@ def render_negative(rng: np.random.Generator, size: int = 256) -> tuple[np.ndarr
     lo, hi = pts[:68].min(0), pts[:68].max(0)
     span = float(max(hi - lo))
     centre = (lo + hi) / 2
-    if r < 0.75:  # shifted: at most a sliver of the face stays in the image
+    if r < 0.75:  # shifted: the face centre lands on or beyond the image border, so at most half of it shows
         ang = rng.uniform(0, 2 * np.pi)
-        dist = span * rng.uniform(0.75, 1.3)
-        target = np.array([size / 2, size / 2]) + np.array([np.cos(ang), np.sin(ang)]) * dist
+        d = np.array([np.cos(ang), np.sin(ang)])
+        target = size / 2 + d * (size / 2) / np.abs(d).max() * rng.uniform(0.95, 1.3)
         m = np.float32([[1, 0, target[0] - centre[0]], [0, 1, target[1] - centre[1]]])
         kind = "shifted"
     else:  # zoomed onto part of the face (an eye, the mouth, hair, an ear)

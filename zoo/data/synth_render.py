@@ -173,7 +173,7 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
     scene.append(MeshPart(to_cam(head), grid.triangles, _attrs(dir_cam(nrm), grid.ao, grid.uv), MAT_SKIN, layer=2))
 
     # hair shell over the skull and optional long curtain
-    noise = _vertex_noise(rng, grid.uv)
+    noise = _vertex_noise(rng, grid.uv) + 0.5 * _vertex_noise(rng, grid.uv, (36, 90))  # clumps + ragged outline
     thick = parts.hair_thickness(grid.uv, hair, noise)
     if np.any(thick > 0):
         # the shell covers every triangle touching hair; its fringe lies on the skin and the shader
@@ -188,8 +188,8 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
             cv_, ct, cuv = parts.hair_curtain(hair, radial_surface().radius, rng)
             cv_ = deform(cv_, ident, {**expr, "jaw_open": 0.0})
             cn = _curtain_normals(cv_, ct)
-            scene.append(MeshPart(to_cam(cv_), ct, _attrs(dir_cam(cn), np.full(len(cv_), 0.75), cuv), MAT_HAIR, layer=2,
-                                  bias=-2.0, two_sided=True))
+            scene.append(MeshPart(to_cam(cv_), ct, _attrs(dir_cam(cn), np.full(len(cv_), 0.75), cuv), MAT_HAIR, layer=1,
+                                  two_sided=True))  # sorted with the neck: in front of it at the sides, behind it at the back
     for ev, et, euv, eao in ears:
         scene.append(MeshPart(to_cam(ev), et, _attrs(dir_cam(_curtain_normals(ev, et)), eao, euv), MAT_EAR, layer=2,
                               two_sided=True))
@@ -243,39 +243,41 @@ def _curtain_normals(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
 
 def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, hair) -> np.ndarray:  # noqa: ANN001
     """Colour every fragment by its material."""
-    n_all = frags.attrs[:, A_N].astype(np.float64)
-    n_all /= np.linalg.norm(n_all, axis=1, keepdims=True) + 1e-9
+    n_all = frags.attrs[:, A_N].copy()  # float32 throughout: half the memory traffic of float64
+    n_all /= np.linalg.norm(n_all, axis=1, keepdims=True) + np.float32(1e-9)
     v = view_dirs(frags.xs.astype(np.float64), frags.ys.astype(np.float64), k)
+    skin_c, hair_c = app.skin.astype(np.float32), app.hair.astype(np.float32)
     flip = np.sum(n_all * v, 1) > 0  # two-sided parts seen from behind
     n_all[flip] *= -1
-    ao = frags.attrs[:, A_AO].astype(np.float64)
+    ao = frags.attrs[:, A_AO]
     uv = frags.attrs[:, A_UV].astype(np.float64)
     mat = frags.material
-    out = np.zeros((len(mat), 3))
+    out = np.zeros((len(mat), 3), np.float32)
     size = frags.ids.shape[0]
     pores = cv2.resize(rng.standard_normal((size // 2, size // 2)).astype(np.float32), (size, size))[frags.ys, frags.xs]
 
-    thick = frags.attrs[:, A_X].astype(np.float64)
+    thick = frags.attrs[:, A_X]
     hair_cover = np.clip((thick + 1.2 * pores + 0.5) / 2.5, 0, 1)  # fuzzy hairline: hair fades into skin
     fringe = (mat == MAT_HAIR) & (hair_cover < 1)
     skin_like = (mat == MAT_SKIN) | (mat == MAT_EAR) | (mat == MAT_NECK) | fringe
     if np.any(skin_like):
         idx = np.nonzero(skin_like)[0]
-        albedo = np.tile(app.skin, (len(idx), 1))
+        albedo = np.tile(skin_c, (len(idx), 1))
         head = (mat[idx] == MAT_SKIN) | fringe[idx]
         tex, label = face_texture(rng, app)
         lab = np.zeros(len(idx), np.uint8)
         if np.any(head):
             albedo[head] = sample_tex(tex, uv[idx[head]])
             lab[head] = sample_tex(label, uv[idx[head]], cv2.INTER_NEAREST)
-        albedo *= (1 + 0.05 * pores[idx])[:, None]
-        spec = np.where(lab == LABEL_LIPS, 0.35, 1.0) * lt.spec
+        albedo *= (1 + 0.03 * pores[idx])[:, None]
+        spec = np.where(lab == LABEL_LIPS, 0.35, 1.0).astype(np.float32) * lt.spec
         diff, amb, sp = light(n_all[idx], v[idx], lt, lt.wrap, 1.0, lt.shininess)
         sp *= spec[:, None]
         a = ao[idx][:, None]
         col = albedo * (diff * (0.55 + 0.45 * a) + amb * a)
         # skin scatters red light into the terminator
-        col += albedo * np.clip(0.15 - np.abs(n_all[idx] @ lt.key_dir), 0, None)[:, None] * np.array([0.5, 0.1, 0.05]) * lt.key
+        scatter = np.asarray([0.5, 0.1, 0.05], np.float32) * lt.key
+        col += albedo * np.clip(0.15 - np.abs(n_all[idx] @ lt.key_dir), 0, None)[:, None] * scatter
         col += sp
         lm_ang = angles_of(MEAN_FACE_68)
         m = lab == LABEL_MOUTH
@@ -296,8 +298,8 @@ def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, hair) -> np.nd
         s = remap_points(st, (uv[h, 0] + 180) / 360 * st.shape[1] * 3 % st.shape[1], (uv[h, 1] + 90) / 180 * st.shape[0],
                          border=cv2.BORDER_REFLECT)
         diff, amb, sp = light(n_all[h], v[h], lt, 0.15, 0.3, 8.0)
-        alb = app.hair[None] * s[:, None]
-        col = alb * (diff * 0.9 + amb) * ao[h][:, None] + sp * (0.5 + app.hair.mean()) * s[:, None]
+        alb = hair_c[None] * s[:, None]
+        col = alb * (diff * 0.9 + amb) * ao[h][:, None] + sp * (0.5 + hair_c.mean()) * s[:, None]
         a = hair_cover[h][:, None]
         out[h] = col * a + out[h] * (1 - a)
     c = np.nonzero(mat == MAT_CLOTH)[0]

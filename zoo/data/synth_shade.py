@@ -50,14 +50,14 @@ def sample_lighting(rng: np.random.Generator) -> Lighting:
     amb = rng.uniform(0.18, 0.5)
     sky = amb * np.array([1 - temp * 0.5, 1.0, 1 + temp * 0.5])
     ground = sky * rng.uniform(0.35, 0.8)
-    return Lighting(key_dir, key, fill_dir, fill, sky, ground, float(rng.uniform(0.1, 0.45)), float(rng.uniform(0.04, 0.25)),
-                    float(rng.uniform(12, 40)))
+    f32 = [np.asarray(a, np.float32) for a in (key_dir, key, fill_dir, fill, sky, ground)]  # shading runs in float32
+    return Lighting(*f32, float(rng.uniform(0.1, 0.45)), float(rng.uniform(0.04, 0.25)), float(rng.uniform(12, 40)))
 
 
 def view_dirs(xs: np.ndarray, ys: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Unit rays from the camera through pixel centres."""
     d = np.stack([(xs - k[0, 2]) / k[0, 0], (ys - k[1, 2]) / k[1, 1], np.ones(len(xs))], 1)
-    return _unit(d)
+    return _unit(d).astype(np.float32)
 
 
 def light(
