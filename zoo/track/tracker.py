@@ -300,8 +300,9 @@ class Tracker:
         self.stats["detector_ms"] += result.ms
         boxes = [self.runner.detector.crop_box(d.box) for d in result.detections]
         new, matched = self._associate(boxes, t)
+        stale = frame - result.frame > 1  # from the background thread, a few frames old
         for box, tr in matched:
-            self._reseed(tr, image, box, t, timings)
+            self._reseed(tr, image, box, t, timings, stale)
         for box in new:
             self._start(image, box, frame, t, timings)
         return len(result.detections), result.ms
@@ -327,10 +328,14 @@ class Tracker:
         # the track to another detection; only clearly new boxes start tracks.
         return [b for i, b in enumerate(boxes) if id(b) not in done and iou[i].max() < self.config.iou_match], matched
 
-    def _reseed(self, tr: Track, image: np.ndarray, box: np.ndarray, t: float, timings: dict) -> None:
-        """A doubtful track (low score, or drifted off its detection) restarts its landmarks from the detection."""
-        if (tr.score_ema is None or tr.score_ema >= self.config.min_score) and \
-                iou_matrix(box, crop_from_landmarks(tr.raw))[0, 0] >= self.config.reseed_iou:
+    def _reseed(self, tr: Track, image: np.ndarray, box: np.ndarray, t: float, timings: dict, stale: bool = False) -> None:
+        """A doubtful track (low score, or drifted off its detection) restarts its landmarks from the detection.
+
+        A stale detection (computed on an older frame) only re-seeds a low-scoring track: on a moving
+        face its box would pull a good track back to where the face was.
+        """
+        confident = tr.score_ema is None or tr.score_ema >= self.config.min_score
+        if confident and (stale or iou_matrix(box, crop_from_landmarks(tr.raw))[0, 0] >= self.config.reseed_iou):
             return
         h, w = image.shape[:2]
         lm, score = self._predict(image, box, timings)

@@ -145,7 +145,8 @@ def draw_result(image: np.ndarray, result: FrameResult, fps: float | None = None
             draw_axes(image, face.pose, length_mm=50.0, thickness=2)
         cv2.putText(image, label, (x1, max(12, y1 - 5)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1, cv2.LINE_AA)
     if fps is not None:
-        text = f"{fps:5.1f} FPS  track {result.timings.get('total') or 0:.2f} ms"
-        cv2.putText(image, text, (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.putText(image, text, (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1, cv2.LINE_AA)
+        text = f"{fps:.0f} FPS | tracker {result.timings.get('total') or 0:.1f} ms | frame {result.frame}"
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+        cv2.rectangle(image, (4, 4), (12 + tw, 12 + th), (0, 0, 0), -1)
+        cv2.putText(image, text, (8, 8 + th), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
     return image
