@@ -40,6 +40,7 @@ class Fragments:
     xs: np.ndarray
     material: np.ndarray  # [N] uint8
     attrs: np.ndarray  # [N,A] float32
+    depth: np.ndarray  # [N] float32 camera z (mm)
     ids: np.ndarray = field(repr=False)  # [H,W] int32 triangle index, -1 = background
 
 
@@ -92,5 +93,7 @@ def rasterize(parts: list[MeshPart], k: np.ndarray, size: tuple[int, int]) -> Fr
     l2 = (e0[:, 0] * px[:, 1] - px[:, 0] * e0[:, 1]) / den
     bary = np.clip(np.stack([1 - l1 - l2, l1, l2], axis=1), 0.0, 1.0)
     bary /= bary.sum(axis=1, keepdims=True) + 1e-12
-    frag_attrs = np.einsum("nk,nka->na", bary.astype(np.float32), attrs[tv])
-    return Fragments(ys, xs, material[tid], frag_attrs, ids)
+    bary = bary.astype(np.float32)
+    frag_attrs = np.einsum("nk,nka->na", bary, attrs[tv])
+    depth = np.einsum("nk,nk->n", bary, verts[tv, 2].astype(np.float32))
+    return Fragments(ys, xs, material[tid], frag_attrs, depth, ids)

@@ -41,6 +41,7 @@ from zoo.data.synth_shade import (
     shade_mouth,
     view_dirs,
 )
+from zoo.data.synth_shadow import key_visibility
 from zoo.data.synth_texture import (
     LABEL_EYE_L,
     LABEL_EYE_R,
@@ -170,7 +171,9 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
         return ((p - parts.NECK_PIVOT) * FLIP) @ rb.T + pivot
 
     scene: list[MeshPart] = []
-    scene.append(MeshPart(to_cam(head), grid.triangles, _attrs(dir_cam(nrm), grid.ao, grid.uv), MAT_SKIN, layer=2))
+    head_cam = to_cam(head)
+    casters = [head_cam]  # cast-shadow casters
+    scene.append(MeshPart(head_cam, grid.triangles, _attrs(dir_cam(nrm), grid.ao, grid.uv), MAT_SKIN, layer=2))
 
     # hair shell over the skull and optional long curtain
     noise = _vertex_noise(rng, grid.uv) + 0.5 * _vertex_noise(rng, grid.uv, (36, 90))  # clumps + ragged outline
@@ -183,7 +186,9 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
         snrm = np.vstack([grid_normals(shell, rows, cols), nrm[-2:]])
         hair_ao = np.clip(0.55 + thick / 25, 0.55, 1.0)
         attrs = _attrs(dir_cam(snrm), hair_ao, grid.uv, np.maximum(thick, -3.0))
-        scene.append(MeshPart(to_cam(shell), grid.triangles[keep], attrs, MAT_HAIR, layer=2, bias=3.0))
+        shell_cam = to_cam(shell)
+        casters.append(shell_cam[thick > 1.0])
+        scene.append(MeshPart(shell_cam, grid.triangles[keep], attrs, MAT_HAIR, layer=2, bias=3.0))
         if hair["style"] == "long":
             cv_, ct, cuv = parts.hair_curtain(hair, radial_surface().radius, rng)
             cv_ = deform(cv_, ident, {**expr, "jaw_open": 0.0})
@@ -209,7 +214,7 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
         scene.append(MeshPart(gcam, gt, _attrs(gn, np.ones(len(gv)), guv), mats, layer=3, two_sided=True))
 
     frags = rasterize(scene, k, (size, size))
-    colour = _shade(frags, rng, app, lt, k, to_cam(centres), dir_cam(np.tile(gaze, (2, 1))), radius, hair)
+    colour = _shade(frags, rng, app, lt, k, to_cam(centres), dir_cam(np.tile(gaze, (2, 1))), radius, np.vstack(casters))
 
     img = background(rng, size)
     img[frags.ys, frags.xs] = colour
@@ -241,11 +246,18 @@ def _curtain_normals(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
     return n / (np.linalg.norm(n, axis=1, keepdims=True) + 1e-9)
 
 
-def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, hair) -> np.ndarray:  # noqa: ANN001
+def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, casters) -> np.ndarray:  # noqa: ANN001
     """Colour every fragment by its material."""
     n_all = frags.attrs[:, A_N].copy()  # float32 throughout: half the memory traffic of float64
     n_all /= np.linalg.norm(n_all, axis=1, keepdims=True) + np.float32(1e-9)
     v = view_dirs(frags.xs.astype(np.float64), frags.ys.astype(np.float64), k)
+    rays = np.stack([(frags.xs - k[0, 2]) / k[0, 0], (frags.ys - k[1, 2]) / k[1, 1], np.ones(len(frags.xs))], 1)
+    vis = key_visibility(casters, rays * frags.depth[:, None], n_all, lt.key_dir)
+    # soften in image space: hides the shadow map's cells and gives a penumbra
+    size = frags.ids.shape[0]
+    img = np.ones(frags.ids.shape, np.float32)
+    img[frags.ys, frags.xs] = vis
+    vis = cv2.GaussianBlur(img, (0, 0), max(0.8, size / 200))[frags.ys, frags.xs]
     skin_c, hair_c = app.skin.astype(np.float32), app.hair.astype(np.float32)
     flip = np.sum(n_all * v, 1) > 0  # two-sided parts seen from behind
     n_all[flip] *= -1
@@ -253,7 +265,6 @@ def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, hair) -> np.nd
     uv = frags.attrs[:, A_UV].astype(np.float64)
     mat = frags.material
     out = np.zeros((len(mat), 3), np.float32)
-    size = frags.ids.shape[0]
     pores = cv2.resize(rng.standard_normal((size // 2, size // 2)).astype(np.float32), (size, size))[frags.ys, frags.xs]
 
     thick = frags.attrs[:, A_X]
@@ -271,7 +282,7 @@ def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, hair) -> np.nd
             lab[head] = sample_tex(label, uv[idx[head]], cv2.INTER_NEAREST)
         albedo *= (1 + 0.03 * pores[idx])[:, None]
         spec = np.where(lab == LABEL_LIPS, 0.35, 1.0).astype(np.float32) * lt.spec
-        diff, amb, sp = light(n_all[idx], v[idx], lt, lt.wrap, 1.0, lt.shininess)
+        diff, amb, sp = light(n_all[idx], v[idx], lt, lt.wrap, 1.0, lt.shininess, vis[idx])
         sp *= spec[:, None]
         a = ao[idx][:, None]
         col = albedo * (diff * (0.55 + 0.45 * a) + amb * a)
@@ -297,7 +308,7 @@ def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, hair) -> np.nd
         st = streaks(rng, curl=float(rng.uniform(0, 4)) if rng.uniform() < 0.3 else 0.0)
         s = remap_points(st, (uv[h, 0] + 180) / 360 * st.shape[1] * 3 % st.shape[1], (uv[h, 1] + 90) / 180 * st.shape[0],
                          border=cv2.BORDER_REFLECT)
-        diff, amb, sp = light(n_all[h], v[h], lt, 0.15, 0.3, 8.0)
+        diff, amb, sp = light(n_all[h], v[h], lt, 0.15, 0.3, 8.0, vis[h])
         alb = hair_c[None] * s[:, None]
         col = alb * (diff * 0.9 + amb) * ao[h][:, None] + sp * (0.5 + hair_c.mean()) * s[:, None]
         a = hair_cover[h][:, None]
@@ -307,7 +318,7 @@ def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, hair) -> np.nd
         tile = pattern(rng, np.clip(rng.uniform(0.03, 0.9, 3) * rng.uniform(0.5, 1.2), 0, 1))
         px = ((uv[c, 0] / (2 * np.pi)) * 512 % 64).astype(int)
         py = (uv[c, 1] * 0.5 % 64).astype(int)
-        diff, amb, sp = light(n_all[c], v[c], lt, 0.3, 0.05, 8.0)
+        diff, amb, sp = light(n_all[c], v[c], lt, 0.3, 0.05, 8.0, vis[c])
         out[c] = tile[py, px] * (diff + amb) * ao[c][:, None] + sp
     g = np.nonzero((mat == MAT_FRAME) | (mat == MAT_LENS))[0]
     if len(g):

@@ -61,17 +61,26 @@ def view_dirs(xs: np.ndarray, ys: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 
 def light(
-    n: np.ndarray, v: np.ndarray, lt: Lighting, wrap: float, spec: float, shin: float
+    n: np.ndarray, v: np.ndarray, lt: Lighting, wrap: float, spec: float, shin: float, shadow: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Diffuse and ambient RGB factors and the specular RGB term for normals n (toward the viewer) and view rays v."""
+    """Diffuse and ambient RGB factors and the specular RGB term for normals n (toward the viewer) and view rays v.
+
+    ``shadow`` is the fraction of the key light that reaches each point (cast shadows); fill and
+    ambient light are unshadowed.
+    """
     nk = n @ lt.key_dir
-    diff = np.clip((nk + wrap) / (1 + wrap), 0, None)[:, None] * lt.key
+    key = np.clip((nk + wrap) / (1 + wrap), 0, None)
+    if shadow is not None:  # surfaces turned away from the light are already dark: cast shadows fade in with n.l
+        shadow = 1 - (1 - shadow) * np.clip(nk / 0.3, 0, 1)
+        key = key * shadow
+    diff = key[:, None] * lt.key
     diff = diff + np.clip(n @ lt.fill_dir, 0, None)[:, None] * lt.fill
     up = np.clip(-n[:, 1] * 0.5 + 0.5, 0, 1)[:, None]
     amb = lt.sky * up + lt.ground * (1 - up)
     h = _unit(lt.key_dir - v)
     sp = (np.clip(np.sum(n * h, 1), 0, 1) ** shin * spec)[:, None] * lt.key
-    sp *= (nk > 0)[:, None]
+    facing = np.clip(nk / 0.25, 0, 1)  # a hard (n.l > 0) cut leaves a visible seam at the terminator
+    sp *= (facing if shadow is None else facing * shadow)[:, None]
     return diff, amb, sp
 
 

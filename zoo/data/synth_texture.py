@@ -133,9 +133,10 @@ def face_texture(rng: np.random.Generator, app: Appearance) -> tuple[np.ndarray,
         cv2.fillPoly(m, [_poly(jaw - o)], 1.0, cv2.LINE_AA, 2)
         cv2.fillPoly(m, [_poly(lm[48:60] - o + (lm[48:60] - lm[48:60].mean(0)) * 0.15)], 0.0, cv2.LINE_AA, 2)
         m = cv2.GaussianBlur(m, (0, 0), 3)
-        fine = rng.uniform(0, 1, m.shape).astype(np.float32)
-        m *= np.clip(0.6 + 0.25 * _noise(rng, 12, m.shape) + 0.5 * (fine - 0.5), 0, 1) * app.beard
-        _blend(tex[ys, xs], np.clip(m, 0, 0.97), app.hair * 0.9)
+        fine = rng.uniform(0, 1, m.shape).astype(np.float32)  # per-texel grain, no blotches (those read as dirt)
+        m *= np.clip(0.8 + 0.4 * (fine - 0.5), 0, 1) * app.beard
+        colour = app.hair * 0.9 if app.beard > 0.5 else app.hair * 0.5 + app.skin * 0.15  # stubble: a dark shadow
+        _blend(tex[ys, xs], np.clip(m, 0, 0.97), colour)
     # upper-lid crease and eye-socket shade (+ eye shadow sometimes)
     ys, xs, o = _roi(lm[36:48], 12)
     shade = np.zeros((ys.stop - ys.start, xs.stop - xs.start), np.float32)
