@@ -22,6 +22,11 @@ from .calibration import Calibration, as_calibration
 from .exporting import finish_export
 
 NAME = "onnx"
+#: int8 keeps the fully connected head layers in float: they are under 1% of the FLOPs, and on
+#: fdfat's trained LW (64 real LFPW crops) that lowers the int8 NME loss (ORT +0.237 -> +0.203 pt,
+#: NNCF +0.106 -> +0.034 pt).
+FLOAT_OPS = ("Gemm", "MatMul")
+KEPT_FLOAT = "fully connected head layers (Gemm/MatMul)"
 OPSET = 17
 FILE = "model.onnx"
 
@@ -101,10 +106,13 @@ def quantize_int8(path: Path, calib: Calibration) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(path), str(pre), skip_symbolic_shape=True)
+        import onnx
+
+        dense = [n.name for n in onnx.load(str(pre)).graph.node if n.op_type in FLOAT_OPS]
         quantize_static(str(pre), str(path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, nodes_to_exclude=dense)
     return {"method": "onnxruntime static quantisation, QDQ, per-channel, MinMax", "activations": "int8", "weights": "int8",
-            "calibration_images": int(len(calib.images))}
+            "kept_float": KEPT_FLOAT, "calibration_images": int(len(calib.images))}
 
 
 class OnnxRuntime:

@@ -20,6 +20,7 @@ import numpy as np
 from .base import Artifact, ArtifactError, UnsupportedError, check_batch, require
 from .calibration import as_calibration
 from .exporting import finish_export
+from .onnx_backend import KEPT_FLOAT
 
 NAME = "openvino"
 EXTRA = "openvino"
@@ -56,9 +57,13 @@ def _nncf_int8(ov_model: Any, images: np.ndarray) -> tuple[Any, dict[str, Any]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         data = nncf.Dataset([images[i:i + 1] for i in range(len(images))])
-        quantized = nncf.quantize(ov_model, data, subset_size=len(images))
+        # Measured on fdfat's LW, 64 real LFPW crops: dense layers in float take the NME loss from +0.106 to +0.034 pt,
+        # the face-score head in float its max error from 0.76 to 0.21; both are a few percent of the FLOPs.
+        ignored = nncf.IgnoredScope(types=["MatMul"], patterns=[".*face_head.*"], validate=False)
+        quantized = nncf.quantize(ov_model, data, subset_size=len(images), ignored_scope=ignored)
     return quantized, {"method": "NNCF post-training quantisation (default preset, fast bias correction)",
-                       "activations": "int8", "weights": "int8", "calibration_images": int(len(images))}
+                       "activations": "int8", "weights": "int8", "kept_float": f"{KEPT_FLOAT} and the face-score head",
+                       "calibration_images": int(len(images))}
 
 
 class OpenVinoRuntime:
