@@ -172,7 +172,7 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
 
     scene: list[MeshPart] = []
     head_cam = to_cam(head)
-    casters = [head_cam]  # cast-shadow casters
+    casters = [head_cam, head_cam[grid.triangles].mean(axis=1)]  # cast-shadow casters: vertices + centroids
     scene.append(MeshPart(head_cam, grid.triangles, _attrs(dir_cam(nrm), grid.ao, grid.uv), MAT_SKIN, layer=2))
 
     # hair shell over the skull and optional long curtain
@@ -257,7 +257,7 @@ def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, casters) -> np
     size = frags.ids.shape[0]
     img = np.ones(frags.ids.shape, np.float32)
     img[frags.ys, frags.xs] = vis
-    vis = cv2.GaussianBlur(img, (0, 0), max(0.8, size / 200))[frags.ys, frags.xs]
+    vis = cv2.GaussianBlur(img, (0, 0), max(1.0, size / 160))[frags.ys, frags.xs]
     skin_c, hair_c = app.skin.astype(np.float32), app.hair.astype(np.float32)
     flip = np.sum(n_all * v, 1) > 0  # two-sided parts seen from behind
     n_all[flip] *= -1

@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-CELL_MM = 2.5
+CELL_MM = 2.0
 
 
 def _basis(key_dir: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -35,7 +35,8 @@ def key_visibility(occluders: np.ndarray, points: np.ndarray, normals: np.ndarra
     cy = ((occ[:, 1] - lo[1]) / CELL_MM).astype(int)
     height = np.full((shape[1], shape[0]), -1e9, np.float32)
     np.maximum.at(height, (cy, cx), occ[:, 2].astype(np.float32))
-    height = cv2.dilate(height, np.ones((3, 3), np.uint8))
+    for _ in range(2):  # close holes between splats without growing the casters' outlines
+        height = np.where(height < -1e8, cv2.dilate(height, np.ones((3, 3), np.uint8)), height)
     p = np.stack([points @ u, points @ v, points @ w], 1)
     fx = (p[:, 0] - lo[0]) / CELL_MM - 0.5
     fy = (p[:, 1] - lo[1]) / CELL_MM - 0.5

@@ -117,14 +117,18 @@ def face_texture(rng: np.random.Generator, app: Appearance) -> tuple[np.ndarray,
     """Albedo [H,W,3] float32 and label map [H,W] uint8 in the head's texture chart."""
     shape = (TEX_H, TEX_W)
     lm = landmark_tex()
-    blotch = 1 + (0.045 * _noise(rng, 10, shape) + 0.02 * _noise(rng, 40, shape)) * _border_window()
-    # warmth on cheeks, nose and around the mouth
-    red = np.zeros(shape, np.float32)
+    # low-frequency colour (blotches, warmth on cheeks, nose and around the mouth) at a quarter of
+    # the resolution, then upscaled: it is smooth anyway and this is most of the texture's cost
+    q = 4
+    small = (TEX_H // q, TEX_W // q)
+    blotch = 1 + (0.045 * _noise(rng, 10, small) + 0.02 * _noise(rng, 40, small)) * _border_window()[::q, ::q][: small[0], : small[1]]
+    red = np.zeros(small, np.float32)
     for k in (1, 15, 30, 33, 3, 13):
-        x, y = lm[k] if k not in (1, 15) else (lm[k] + lm[30]) / 2
-        cv2.circle(red, (int(x), int(y)), int(rng.uniform(8, 16)), 1.0, -1)
-    red = cv2.GaussianBlur(red, (0, 0), 7) * rng.uniform(0.0, 0.12)
-    tex = (blotch[..., None] * (1 + red[..., None] * np.array([0.3, -0.25, -0.25], np.float32))) * app.skin.astype(np.float32)
+        x, y = (lm[k] if k not in (1, 15) else (lm[k] + lm[30]) / 2) / q
+        cv2.circle(red, (int(x * 4), int(y * 4)), int(rng.uniform(8, 16) / q * 4), 1.0, -1, cv2.LINE_AA, 2)
+    red = cv2.GaussianBlur(red, (0, 0), 7 / q) * rng.uniform(0.0, 0.12)
+    low = (blotch[..., None] * (1 + red[..., None] * np.array([0.3, -0.25, -0.25], np.float32))) * app.skin.astype(np.float32)
+    tex = cv2.resize(low, (TEX_W, TEX_H), interpolation=cv2.INTER_LINEAR)
     # beard / stubble
     if app.beard > 0:
         jaw = np.vstack([lm[2:15], lm[[35]] + [10, -6], lm[[33]] + [0, -5], lm[[31]] + [-10, -6]])
