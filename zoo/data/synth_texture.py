@@ -121,7 +121,8 @@ def face_texture(rng: np.random.Generator, app: Appearance) -> tuple[np.ndarray,
     # the resolution, then upscaled: it is smooth anyway and this is most of the texture's cost
     q = 4
     small = (TEX_H // q, TEX_W // q)
-    blotch = 1 + (0.045 * _noise(rng, 10, small) + 0.02 * _noise(rng, 40, small)) * _border_window()[::q, ::q][: small[0], : small[1]]
+    window = _border_window()[::q, ::q][: small[0], : small[1]]
+    blotch = 1 + (0.045 * _noise(rng, 10, small) + 0.02 * _noise(rng, 40, small)) * window
     red = np.zeros(small, np.float32)
     for k in (1, 15, 30, 33, 3, 13):
         x, y = (lm[k] if k not in (1, 15) else (lm[k] + lm[30]) / 2) / q
