@@ -168,6 +168,10 @@ class Tracker:
         h, w = image_rgb.shape[:2]
         timings: dict[str, float | None] = dict.fromkeys(STAGES, 0.0)
         self._maybe_detect(image_rgb, frame, t)  # not timed: normally a hand-off to the background thread
+        if not self.tracks and isinstance(self.runner, DetectorThread):
+            # Nothing to track until the detector answers: waiting costs no tracking, and a file read
+            # faster than real time would otherwise run past every face before the first detection.
+            self.runner.wait_idle()
         t_start = time.perf_counter()
         for tr in list(self.tracks):
             if not self._step(tr, image_rgb, t, timings):

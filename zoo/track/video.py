@@ -6,6 +6,7 @@ so a run is repeatable whatever the machine's speed, and wall time for cameras.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ class VideoSource:
         index = spec.split(":", 1)[1]
         if not index.isdigit():
             raise SourceError(f"camera source {spec!r} must be camera:N with N a device number, e.g. camera:0")
+        _quiet_opencv()
         self._cap = cv2.VideoCapture(int(index))
         if not self._cap.isOpened():
             raise SourceError(f"cannot open camera {index} ({spec}); check the device exists and is not in use")
@@ -103,6 +105,12 @@ class VideoSource:
     def close(self) -> None:
         if self._cap is not None:
             self._cap.release()
+
+
+def _quiet_opencv() -> None:
+    """OpenCV logs its own warnings for a missing camera; the one-line error below says it better."""
+    with contextlib.suppress(AttributeError):
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 class VideoWriter:
