@@ -1,7 +1,96 @@
-"""CLI commands of this area; ``zoo.cli`` calls ``register(app)``."""
+"""``zoo train``: the training engine's command (``zoo.cli`` calls ``register(app)``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
+def train(
+    variant: Annotated[str, typer.Argument(help="Registered variant, e.g. lwcsp-silu or lw-relu6-affine-cls.")],
+    data: Annotated[Path | None, typer.Option(help="Dataset YAML (default: the renderer's standard set).")] = None,
+    epochs: Annotated[int, typer.Option(help="Step-1 (landmark) epochs.")] = 100,
+    batch: Annotated[int, typer.Option(help="Batch size per process.")] = 64,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (warm-up, then cosine to 10%).")] = 0.002,
+    loss: Annotated[str, typer.Option(help="Landmark loss: l1 or wing.")] = "l1",
+    out: Annotated[Path | None, typer.Option(help="Run folder (default runs/VARIANT).")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue the run in this folder exactly where last.pt left it.")] = None,
+    init: Annotated[Path | None, typer.Option(help="Start from these weights; -cls variants then run step 2 only.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    workers: Annotated[int | None, typer.Option(help="DataLoader worker processes (default: one per core).")] = None,
+    threads: Annotated[int | None, typer.Option(help="Intra-op threads per process (default: cores / processes).")] = None,
+    val_extra: Annotated[list[str] | None, typer.Option(help="Dataset YAML[:split] also evaluated each epoch.")] = None,
+    ema: Annotated[bool, typer.Option("--ema", help="Keep an exponential moving average of the weights.")] = False,
+    part_weights: Annotated[str | None, typer.Option(help="Per-part loss weights, e.g. jaw=2,eyes=1.5.")] = None,
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Leave out broken dataset files instead of failing.")] = False,
+    images_per_epoch: Annotated[int | None, typer.Option(help="Images drawn per epoch (default: the whole train split).")] = None,
+    cls_epochs: Annotated[int, typer.Option(help="Step-2 (face score) epochs for -cls variants.")] = 10,
+    seed: Annotated[int, typer.Option(help="Seed of initialisation, sampling and augmentation.")] = 0,
+    cache: Annotated[str, typer.Option(help="Decoded-image cache: memmap, ram or none.")] = "memmap",
+    bench: Annotated[int, typer.Option(help="Only measure: data-only, model-only and end-to-end img/s over N batches.")] = 0,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar (logs only).")] = False,
+) -> None:
+    """Train a variant: step 1 landmarks, then step 2 face score for -cls variants. Works under torchrun."""
+    from zoo.cli import console, fail
+    from zoo.data.formats import DatasetError
+
+    from .checkpoint import CheckpointError
+    from .config import TrainConfig, parse_part_weights
+    from .trainer import Trainer, TrainingError
+
+    try:
+        if resume is not None:
+            if not (resume / "config.yaml").is_file() or not (resume / "last.pt").is_file():
+                fail(f"--resume {resume}: needs config.yaml and last.pt from an earlier run in that folder")
+            cfg = TrainConfig.load(resume / "config.yaml")
+            cfg.out, cfg.device = str(resume), device
+            cfg.workers = workers if workers is not None else cfg.workers
+            if cfg.variant != variant:
+                fail(f"--resume {resume} trains {cfg.variant}, not {variant}")
+        else:
+            if data is None:
+                from zoo.data.synth import default_dataset
+
+                data = default_dataset()
+            cfg = TrainConfig(
+                variant=variant, data=str(data), epochs=epochs, batch=batch, lr=lr, loss=loss,
+                out=str(out or Path("runs") / variant), init=str(init) if init else None, device=device, workers=workers,
+                threads=threads, val_extra=list(val_extra or []), ema=ema, part_weights=parse_part_weights(part_weights),
+                skip_bad=skip_bad, images_per_epoch=images_per_epoch, cls_epochs=cls_epochs, seed=seed,
+                cache=None if cache == "none" else cache, progress=not no_progress,
+            )
+        if bench:
+            from .throughput import measure
+
+            measure(cfg, bench, console)
+            return
+        trainer = Trainer(cfg, resume=resume is not None)
+        skipped = trainer.data.info.get("skipped") or []
+        if skipped and trainer.dist.is_main:
+            console.print(f"--skip-bad: left out {len(skipped)} problem file(s):", highlight=False)
+            for line in skipped:
+                console.print(f"  skipped {line}", highlight=False)
+        result = trainer.fit()
+    except (DatasetError, CheckpointError, TrainingError, ValueError) as e:
+        fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    finally:
+        from .distributed import cleanup
+
+        cleanup()
+    best = result["best"]
+    if trainer.dist.is_main:
+        if best:
+            bins = "  ".join(f"{k[4:]} {v:.3f}" for k, v in best.items() if k.startswith("nme_") and v == v)
+            console.print(f"best val NME {best['val_nme']:.3f}% (epoch {best['epoch']})  {bins}", highlight=False)
+        if "face" in result:
+            f = result["face"]
+            console.print(f"face score accuracy {f['face_acc']:.3f} (faces {f['face_acc_faces']:.3f}, "
+                          f"non-faces {f['face_acc_nonfaces']:.3f}); landmark NME unchanged by step 2", highlight=False)
+        console.print(f"wrote {result['out']} in {result['time_s']:.0f} s of training", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the ``zoo`` app (none yet)."""
+    """Add ``zoo train`` to the ``zoo`` app."""
+    app.command("train")(train)
