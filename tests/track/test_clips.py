@@ -63,3 +63,15 @@ def test_synth_faces_land_where_their_landmarks_say():
     for face in gt["faces"]:
         x, y = np.round(np.asarray(face["landmarks"])[30]).astype(int)  # nose tip: face pixels, not background
         assert np.abs(img[y, x].astype(int) - bg[y, x].astype(int)).sum() > 30
+
+
+def test_photo_clip_carries_the_annotation_through_the_motion(real_dir):
+    from zoo.data.formats import read_300w
+    from zoo.track.clips import iter_photo_clip
+
+    sample = read_300w(real_dir / "lfpw-train")[0]
+    frames = list(iter_photo_clip(sample.image_path, sample.landmarks, frames=30, seed=0))
+    first, moved = frames[0][3]["faces"][0], frames[20][3]["faces"][0]
+    assert first["iod"] == pytest.approx(70.0, rel=1e-6)
+    assert np.allclose(np.asarray(first["landmarks"]).mean(0), (320, 240))
+    assert not np.allclose(first["landmarks"], moved["landmarks"]) and frames[3][3]["still"]

@@ -18,7 +18,7 @@ import datetime as dt
 import os
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,41 @@ def score_sequence(run: SequenceRun) -> dict[str, Any]:
     }
 
 
+def merge_runs(runs: list[SequenceRun]) -> SequenceRun:
+    """One run of several independent sequences: ground-truth and track ids made distinct per sequence."""
+    merged = SequenceRun()
+    for k, run in enumerate(runs):
+        base = 1000 * k
+        for res, gt in zip(run.results, run.truth, strict=True):
+            faces = [replace(f, id=f.id + base) for f in res.faces]
+            merged.results.append(replace(res, faces=faces))
+            merged.truth.append({**gt, "faces": [{**g, "id": g["id"] + base} for g in gt["faces"]]})
+        merged.cpu_ms += run.cpu_ms
+        merged.detector_calls += run.detector_calls
+        merged.detector_ms += run.detector_ms
+    return merged
+
+
+def photo_pans(predictor: Any, config: TrackerConfig | None = None, folder: Path | None = None, photos: int = 10,
+               frames: int = 90, seed: int = 0) -> dict[str, Any] | None:
+    """Track real photos moved like video (``clips.iter_photo_clip``), ``photos`` of them evenly spread
+    over ``../shared/data/real/lfpw-train``; tracks seeded from the ground truth. None without the folder."""
+    from zoo.data.formats import read_300w
+
+    from .clips import iter_photo_clip
+    from .model import FDFAT_LW
+    from .oracle import GroundTruthDetector
+
+    folder = folder or FDFAT_LW.parents[3] / "data" / "real" / "lfpw-train"
+    if not folder.is_dir():
+        return None
+    samples = read_300w(folder)
+    picks = samples[:: max(1, len(samples) // photos)][:photos]
+    runs = [track_sequence(predictor, GroundTruthDetector(), iter_photo_clip(s.image_path, s.landmarks, frames, seed + k), config)
+            for k, s in enumerate(picks)]
+    return score_sequence(merge_runs(runs))
+
+
 def hog_recall(clip_dir: Path, every: int = 5) -> float | None:
     """How often dlib's HOG detector finds a clearly visible rendered face (every n-th frame)."""
     from .detectors import HogDetector
@@ -168,13 +203,15 @@ def ensure_clip(scenario: str, frames: int, seed: int, root: Path | None = None,
 def run_tracking_benchmark(predictor: Any, variant: str, detector: str = "gt", scenarios: Iterable[str] = tuple(SCENARIOS),
                            frames: int = 150, seed: int = 0, backend: str = "onnx", precision: str = "fp32",
                            threads: int = 1, config: TrackerConfig | None = None, clips_root: Path | None = None,
-                           with_hog_recall: bool = True, progress: Any = None, renderer: str = "synth") -> list[dict[str, Any]]:
+                           with_hog_recall: bool = True, progress: Any = None, renderer: str = "synth",
+                           photos: int = 10) -> list[dict[str, Any]]:
     """Track every scenario and return one results/tracking.csv row per sequence.
 
     ``detector`` is ``gt`` (tracks seeded from ground-truth boxes at ``detect_hz``: rendered faces
     are drawn, and HOG often misses them, reported as ``hog_recall``) or any ``--detector`` spec.
     ``renderer``: ``synth`` (the training renderer's faces; clips are rendered once into the cache,
-    about 0.2-0.5 s a frame) or ``flat`` (fast cartoon faces).
+    about 0.2-0.5 s a frame) or ``flat`` (fast cartoon faces). With the ``gt`` detector and
+    ``../shared/data/real`` present, one more row tracks ``photos`` real LFPW photos moved like video.
     """
     from zoo import __version__
     from zoo.results import current_host
@@ -202,7 +239,14 @@ def run_tracking_benchmark(predictor: Any, variant: str, detector: str = "gt", s
         })
         if progress is not None:
             progress(f"tracked {scenario}", rows[-1])
-    return rows
+    if photos and detector == "gt":
+        if progress is not None:
+            progress("tracking real photos moved like video", None)
+        metrics = photo_pans(predictor, config, photos=photos, seed=seed)
+        if metrics is not None:
+            rows.append({**rows[0], **metrics, "video": f"real:lfpw-train-pan:p{photos}:n90:s{seed}", "scenario": "lfpw_pan",
+                         "renderer": "photo", "hog_recall": None, "load_avg": round(os.getloadavg()[0], 2)} if rows else {})
+    return [r for r in rows if r]
 
 
 def write_rows(rows: list[dict[str, Any]], root: Path | None = None) -> Path:

@@ -218,3 +218,36 @@ def read_ground_truth(path: str | Path) -> list[dict[str, Any]]:
                     face["landmarks"] = np.asarray(face["landmarks"], np.float64)
                 rows.append(row)
     return rows
+
+
+def iter_photo_clip(image_path: str | Path, landmarks: np.ndarray, frames: int = 90, seed: int = 0,
+                    size: tuple[int, int] = (640, 480), iod: float = 70.0):
+    """A real photo moved like a video: still, then panned, zoomed (+-15%) and rolled (+-12 degrees).
+
+    Yields (index, t, frame_rgb, ground truth) like ``iter_clip``; the ground truth is the photo's
+    own annotation carried through each frame's similarity transform, so tracking can be scored on
+    real faces (``zoo.track.benchmark``). Nothing is written: the photos stay where they are.
+    """
+    image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"cannot read photo {image_path}")
+    image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    pts = np.asarray(landmarks, np.float64)
+    centre = pts.mean(0)
+    base = iod / max(float(np.linalg.norm(pts[36] - pts[45])), 1e-6)
+    rng = np.random.default_rng(seed)
+    w, h = size
+    still_end = int(frames * STILL_FRACTION)
+    for i in range(frames):
+        q = _moving(i, frames)
+        angle = 12 * math.sin(2 * math.pi * q)
+        scale = base * (1 + 0.15 * math.sin(4 * math.pi * q))
+        m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, scale)
+        shift = (w / 2 + 0.19 * w * math.sin(2 * math.pi * q), h / 2 + 0.08 * h * math.sin(4 * math.pi * q))
+        m[:, 2] += (shift[0] - centre[0], shift[1] - centre[1])
+        frame = cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        frame = np.clip(frame + rng.standard_normal(frame.shape, dtype=np.float32) * 2.0, 0, 255).astype(np.uint8)
+        gt = pts @ m[:, :2].T + m[:, 2]
+        face = {"id": 0, "subject": 0, "iod": float(np.linalg.norm(gt[36] - gt[45])), "landmarks": gt,
+                "box": crop_from_landmarks(gt).tolist(), "visible": 1.0}
+        yield i, i / FPS, frame, {"frame": i, "t": round(i / FPS, 4), "still": 0 < i < still_end, "faces": [face]}

@@ -109,6 +109,7 @@ def track_bench(
     seed: Annotated[int, typer.Option("--seed")] = 0,
     filter_name: Annotated[str, typer.Option("--filter", help=" | ".join(FILTERS))] = "oneeuro",
     renderer: Annotated[str, typer.Option("--renderer", help="synth (training renderer) | flat (cartoon)")] = "synth",
+    photos: Annotated[int, typer.Option("--photos", min=0, help="Real LFPW photos moved like video (0: none).")] = 10,
     write: Annotated[bool, typer.Option("--write/--no-write", help="Upsert the rows into results/tracking.csv.")] = True,
 ) -> None:
     """Tracking benchmark on rendered clips with ground truth; rows for results/tracking.csv."""
@@ -145,7 +146,8 @@ def track_bench(
     with console.status("tracking rendered clips") as status:
         rows = run_tracking_benchmark(predictor, variant, detector, scenario or tuple(SCENARIOS), frames, seed, backend,
                                       threads=threads, config=TrackerConfig(filter=filter_name),
-                                      progress=lambda what, _: status.update(what), renderer=renderer)
+                                      progress=lambda what, _: status.update(what), renderer=renderer,
+                                      photos=photos)
     console.print(rows_table(rows))
     if write:
         console.print(f"wrote {write_rows(rows)}", highlight=False)
