@@ -29,10 +29,13 @@ STAGES = ("crop", "landmarks", "filter", "pose")
 
 
 class LandmarkPredictor(Protocol):
-    """What the tracker needs from ``zoo.predict.Predictor`` (or a test double)."""
+    """What the tracker needs: ``zoo.track.model.TrackingPredictor`` (wrapping ``zoo.predict.Predictor``)
+    or a test double. It may also offer ``predict_stages(image, box) -> (prediction, {"crop": ms,
+    "landmarks": ms})`` so the tracker can report the two stages apart."""
 
     def predict(self, image_rgb: np.ndarray, box: np.ndarray) -> Any:
-        """Landmarks for the face in ``box``: an object with ``landmarks`` [K,2] px and ``face_score``."""
+        """Landmarks for the face in ``box``, the model's crop box itself (square, already 1.5x the
+        landmark extent; not a detector box): an object with ``landmarks`` [K,2] px and ``face_score``."""
 
 
 def crop_from_landmarks(landmarks: np.ndarray, scale: float = 1.5) -> np.ndarray:
@@ -189,7 +192,11 @@ class Tracker:
         return FrameResult(frame, float(t), w, h, faces, n_det, timings)
 
     def seed(self, image_rgb: np.ndarray, box: np.ndarray, frame: int, t: float) -> Track | None:
-        """Start a track from a crop box (e.g. ground truth when no detector fires); None if no face."""
+        """Start a track from a crop box (e.g. ground truth when no detector fires), as a detection would.
+
+        None when the landmarks are implausible (mostly outside the image, tiny), the face is already
+        tracked, or ``max_tracks`` are live.
+        """
         timings: dict[str, float | None] = dict.fromkeys(STAGES, 0.0)
         return self._start(image_rgb, np.asarray(box, np.float64), frame, t, timings)
 
