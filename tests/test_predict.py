@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from tests.backends.conftest import one_line_error
 from zoo.data.dataset import crop_box
 from zoo.predict import Predictor, box_to_crop, crop_to_image
 
@@ -111,14 +112,6 @@ def _cli(*args: str):
     return CliRunner().invoke(app, ["predict", *args])
 
 
-def _one_line_error(result, needle: str) -> None:
-    assert result.exit_code != 0
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    text = result.output.strip()
-    assert "Traceback" not in text and len(text.splitlines()) == 1 and text.startswith("error:"), text
-    assert needle in text, text
-
-
 def _face_image(path: Path) -> Path:
     image = np.full((240, 320, 3), 90, np.uint8)
     cv2.circle(image, (160, 120), 60, (200, 170, 150), -1)
@@ -141,20 +134,20 @@ def test_cli_writes_png_and_json(tmp_path: Path) -> None:
 def test_cli_unreadable_image(tmp_path: Path) -> None:
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"this is not a PNG")
-    _one_line_error(_cli(str(bad), "--model", VARIANT, "--backend", "torch"), "cannot decode")
-    _one_line_error(_cli(str(tmp_path / "absent.jpg"), "--model", VARIANT), "no such image")
+    one_line_error(_cli(str(bad), "--model", VARIANT, "--backend", "torch"), "cannot decode")
+    one_line_error(_cli(str(tmp_path / "absent.jpg"), "--model", VARIANT), "no such image")
 
 
 def test_cli_no_face_found(tmp_path: Path) -> None:
     blank = tmp_path / "blank.png"
     cv2.imwrite(str(blank), np.full((200, 200, 3), 128, np.uint8))
-    _one_line_error(_cli(str(blank), "--model", VARIANT, "--backend", "torch"), "found no face")
+    one_line_error(_cli(str(blank), "--model", VARIANT, "--backend", "torch"), "found no face")
 
 
 def test_cli_bad_box_and_model(tmp_path: Path) -> None:
     img = _face_image(tmp_path / "face.png")
-    _one_line_error(_cli(str(img), "--model", VARIANT, "--box", "10,10,5"), "--box")
-    _one_line_error(_cli(str(img), "--model", "lw-relu7", "--backend", "torch", "--box", "1,1,50,50"), "unknown variant")
+    one_line_error(_cli(str(img), "--model", VARIANT, "--box", "10,10,5"), "--box")
+    one_line_error(_cli(str(img), "--model", "lw-relu7", "--backend", "torch", "--box", "1,1,50,50"), "unknown variant")
 
 
 def test_cli_missing_extra(tmp_path: Path, monkeypatch) -> None:
@@ -163,7 +156,7 @@ def test_cli_missing_extra(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "openvino", None)
     img = _face_image(tmp_path / "face.png")
     res = _cli(str(img), "--model", VARIANT, "--backend", "openvino", "--box", "100,60,220,180")
-    _one_line_error(res, "pip install 'zoo[openvino]'")
+    one_line_error(res, "pip install 'zoo[openvino]'")
 
 
 def test_cli_corrupted_artifact(tmp_path: Path) -> None:
@@ -173,7 +166,7 @@ def test_cli_corrupted_artifact(tmp_path: Path) -> None:
     art = get_backend("onnx").export(resolve_model(VARIANT), tmp_path / "art", "fp32", None)
     art.path.write_bytes(art.path.read_bytes()[:500])
     img = _face_image(tmp_path / "face.png")
-    _one_line_error(_cli(str(img), "--model", str(tmp_path / "art"), "--box", "100,60,220,180"), "corrupted")
+    one_line_error(_cli(str(img), "--model", str(tmp_path / "art"), "--box", "100,60,220,180"), "corrupted")
 
 
 def test_fdfat_onnx_on_a_real_photo(fdfat_dir: Path, real_dir: Path, tmp_path: Path) -> None:

@@ -50,6 +50,15 @@ def exports(tmp_path_factory, small_model, calib) -> Exports:
     return Exports(tmp_path_factory.mktemp("exports"), small_model, calib)
 
 
+def one_line_error(result, needle: str) -> None:
+    """A CliRunner result that failed with exactly one ``error: ...`` line containing ``needle``."""
+    assert result.exit_code != 0
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    text = result.output.strip()
+    assert "Traceback" not in text and len(text.splitlines()) == 1 and text.startswith("error:"), text
+    assert needle in text, text
+
+
 def torch_outputs(model, batch: np.ndarray) -> dict[str, np.ndarray]:
     with torch.inference_mode():
         return {k: v.numpy() for k, v in model(torch.from_numpy(batch)).items()}

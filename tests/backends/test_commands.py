@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.backends.conftest import VARIANT
+from tests.backends.conftest import VARIANT, one_line_error
 from zoo.backends import base as backend_base
 
 
@@ -17,14 +17,6 @@ def _cli(*args: str):
     from zoo.cli import app
 
     return CliRunner().invoke(app, ["export", *args])
-
-
-def _one_line_error(result, needle: str) -> None:
-    assert result.exit_code != 0
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    text = result.output.strip()
-    assert "Traceback" not in text and len(text.splitlines()) == 1 and text.startswith("error:"), text
-    assert needle in text, text
 
 
 def test_export_then_cached(tmp_path: Path) -> None:
@@ -40,7 +32,7 @@ def test_export_then_cached(tmp_path: Path) -> None:
 def test_drift_exits_nonzero_with_numbers(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(backend_base.PARITY_LIMITS, "fp16", 1e-9)
     res = _cli(VARIANT, "-f", "onnx", "-p", "fp16", "-o", str(tmp_path), "--calib-count", "4")
-    _one_line_error(res, "max abs error landmarks")
+    one_line_error(res, "max abs error landmarks")
     assert "--allow-drift" in res.output
     ok = _cli(VARIANT, "-f", "onnx", "-p", "fp16", "-o", str(tmp_path), "--calib-count", "4", "--allow-drift")
     assert ok.exit_code == 0 and "drift allowed" in ok.output, ok.output
@@ -52,16 +44,16 @@ def test_drift_exits_nonzero_with_numbers(tmp_path: Path, monkeypatch) -> None:
                                                   ("coreml", "coremltools", "coreml")])
 def test_missing_extra_is_one_line(tmp_path: Path, monkeypatch, backend: str, module: str, extra: str) -> None:
     monkeypatch.setitem(sys.modules, module, None)
-    _one_line_error(_cli(VARIANT, "-f", backend, "-o", str(tmp_path)), f"pip install 'zoo[{extra}]'")
+    one_line_error(_cli(VARIANT, "-f", backend, "-o", str(tmp_path)), f"pip install 'zoo[{extra}]'")
 
 
 def test_bad_arguments(tmp_path: Path) -> None:
-    _one_line_error(_cli(VARIANT, "-f", "tensorrt"), "unknown format")
-    _one_line_error(_cli(VARIANT, "-p", "int4"), "unknown precision")
-    _one_line_error(_cli("lw-relu6-afine-cls", "-o", str(tmp_path)), "did you mean")
+    one_line_error(_cli(VARIANT, "-f", "tensorrt"), "unknown format")
+    one_line_error(_cli(VARIANT, "-p", "int4"), "unknown precision")
+    one_line_error(_cli("lw-relu6-afine-cls", "-o", str(tmp_path)), "did you mean")
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"PK\x03\x04 truncated")
-    _one_line_error(_cli(str(bad), "-o", str(tmp_path)), "not a zoo checkpoint")
+    one_line_error(_cli(str(bad), "-o", str(tmp_path)), "not a zoo checkpoint")
 
 
 def test_from_onnx_wrong_input_size(tmp_path: Path) -> None:
@@ -70,7 +62,7 @@ def test_from_onnx_wrong_input_size(tmp_path: Path) -> None:
     odd = tmp_path / "odd.onnx"
     torch.onnx.export(torch.nn.Conv2d(3, 4, 3).eval(), (torch.zeros(1, 3, 64, 80),), str(odd), input_names=["input"],
                       output_names=["output"], dynamo=False)
-    _one_line_error(_cli("--from-onnx", str(odd), "--outputs", "fdfat70", "-o", str(tmp_path)), "wrong input size")
+    one_line_error(_cli("--from-onnx", str(odd), "--outputs", "fdfat70", "-o", str(tmp_path)), "wrong input size")
 
 
 def test_from_onnx_fdfat(fdfat_dir: Path, tmp_path: Path) -> None:
