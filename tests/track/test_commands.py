@@ -66,3 +66,16 @@ def test_track_writes_valid_json_and_video(tmp_path: Path, fdfat_dir: Path):
     assert result.exit_code == 0, result.output
     assert validate_file(js) == 20
     assert out.stat().st_size > 10_000
+
+
+def test_demo_bad_scenario(tmp_path: Path):
+    _one_line_error(runner.invoke(app, ["demo", "--out-dir", str(tmp_path), "--scenario", "moonwalk"]), "unknown scenario")
+
+
+@pytest.mark.slow
+def test_demo_writes_video_json_and_summary(tmp_path: Path, fdfat_dir: Path):
+    result = runner.invoke(app, ["demo", "--out-dir", str(tmp_path), "--frames", "30"])
+    assert result.exit_code == 0, result.output
+    assert validate_file(tmp_path / "tracks.jsonl") == 30
+    assert (tmp_path / "annotated.mp4").stat().st_size > 10_000 and (tmp_path / "frame.png").is_file()
+    assert "NME vs ground truth" in result.output

@@ -87,13 +87,14 @@ def demo(
     scenario: Annotated[str, typer.Option("--scenario", help="Rendered scenario (see zoo.track.clips).")] = "crossing",
     seed: Annotated[int, typer.Option("--seed")] = 0,
     renderer: Annotated[str, typer.Option("--renderer", help="flat (fast cartoon) | synth (training renderer, slow)")] = "flat",
+    model: Annotated[str | None, typer.Option("--model", help="Variant, checkpoint or artifact (default: shipped).")] = None,
 ) -> None:
     """Render a short clip, track it with the shipped default model, write video + JSON + summary (offline)."""
     from .demo import run_demo
     from .model import ModelError
 
     try:
-        run_demo(out_dir, frames, scenario, seed, renderer=renderer)
+        run_demo(out_dir, frames, scenario, seed, renderer=renderer, model=model)
     except (ModelError, ValueError) as e:
         _fail(str(e))
 

@@ -17,14 +17,14 @@ from rich.console import Console
 from .benchmark import SequenceRun, score_sequence
 from .clips import read_ground_truth, render_clip
 from .detectors import DetectorThread, HogDetector
-from .model import default_model, load_predictor
+from .model import choose_model, load_predictor
 from .pipeline import summary_table, track_video
 from .tracker import FrameResult, Tracker, TrackerConfig
 from .video import VideoSource
 
 
 def run_demo(out_dir: Path, frames: int = 120, scenario: str = "crossing", seed: int = 0,
-             console: Console | None = None, renderer: str = "flat") -> dict:
+             console: Console | None = None, renderer: str = "flat", model: str | None = None) -> dict:
     """Run the demo; returns the ground-truth scores (NME, jitter, id switches, frames lost)."""
     console = console or Console()
     out_dir = Path(out_dir)
@@ -32,7 +32,7 @@ def run_demo(out_dir: Path, frames: int = 120, scenario: str = "crossing", seed:
     with console.status("rendering the clip"):
         clip = render_clip(out_dir / "clip", frames, scenario, seed, renderer=renderer)
     console.print(f"rendered {clip} ({frames} frames, scenario {scenario}) in {time.perf_counter() - t0:.1f} s", highlight=False)
-    pick = default_model()
+    pick, _ = choose_model(model, None, "onnx")
     predictor = load_predictor(pick.spec, "onnx", 1)
     console.print(f"model: {pick.reason}", highlight=False)
     tracker = Tracker(predictor, DetectorThread(HogDetector()), TrackerConfig())
