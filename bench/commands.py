@@ -97,9 +97,12 @@ def bench(
     console.print(f"{len(sources)} model(s) x {len(backends)} backend(s) x {len(precisions)} precision(s) x "
                   f"{len(thread_counts)} thread setting(s); {runs} runs after {warmup} warm-up, round-robin blocks of {block}")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        configs = harness.run_benchmark(sources, backends, precisions, thread_counts, batch, runs, warmup, block, progress,
-                                        task=task)
+    plan = (sources, backends, precisions, thread_counts, batch, runs, warmup, block)
+    if console.is_terminal:
+        with Progress(*columns, console=console, transient=True) as progress:
+            configs = harness.run_benchmark(*plan, progress, task=task)
+    else:
+        configs = harness.run_benchmark(*plan, report.LineProgress(lambda line: console.print(line, highlight=False)), task=task)
     rows = [harness.to_row(c, task=task) for c in configs]
     path = report.save_rows(rows, out)
     console.print(report.table(rows))

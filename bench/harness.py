@@ -115,6 +115,8 @@ def make_call(config: Config, task: str, rng: np.random.Generator) -> Callable[[
     per frame besides detection: crop + resize from a 640x480 frame, normalise, ``Runtime.run``,
     and landmarks mapped back to frame pixels (no detection, smoothing or pose).
     """
+    if task not in TASKS:
+        raise ValueError(f"unknown bench task {task!r}; known: {', '.join(TASKS)}")
     size = config.info.get("input_size") or 96
     run = config.runtime.run
     if task == "latency":
@@ -202,13 +204,13 @@ def run_benchmark(sources: Sequence[ModelSource], backends: Sequence[str], preci
             continue
         configs += [Config(s, b, p, t, batch, info=dict(info[s.label]))
                     for b in backends for p in precisions for t in threads if p in backend_info(b).precisions]
-    task = progress.add_task("export + load", total=len(configs)) if progress else None
+    bar = progress.add_task("export + load", total=len(configs)) if progress else None
     for c in configs:
         if progress:
-            progress.update(task, description=f"export + load {c.name}")
+            progress.update(bar, description=f"export + load {c.name}")
         prepare(c)
         if progress:
-            progress.advance(task)
+            progress.advance(bar)
     ready = [c for c in configs if c.runtime is not None]
     if progress:
         timing = progress.add_task(f"timing {len(ready)} configurations", total=runs * len(ready))

@@ -11,6 +11,31 @@ from rich.table import Table
 from zoo.results import LATENCY_KEY, read_table, table_path, write_table
 
 
+class LineProgress:
+    """The subset of rich's Progress the harness uses, printing a line per 10% step: for logs and
+    pipes, where rich's live bars print nothing until the end."""
+
+    def __init__(self, print_fn=print) -> None:
+        self._print = print_fn
+        self._tasks: dict[int, list] = {}
+
+    def add_task(self, description: str, total: int) -> int:
+        self._tasks[len(self._tasks)] = [description, max(1, total), 0, -1]
+        return len(self._tasks) - 1
+
+    def update(self, task: int, description: str | None = None) -> None:
+        if description:
+            self._tasks[task][0] = description
+
+    def advance(self, task: int, n: int = 1) -> None:
+        t = self._tasks[task]
+        t[2] += n
+        step = int(10 * t[2] / t[1])
+        if step != t[3]:
+            t[3] = step
+            self._print(f"{t[0]}: {t[2]}/{t[1]}")
+
+
 def save_rows(rows: Sequence[dict[str, Any]], root: Path | None = None) -> Path:
     """Upsert into latency.csv; a row without a number never replaces a measured row of the same key
     (an environment lacking an extra must not erase numbers measured where it was installed)."""

@@ -131,3 +131,16 @@ def test_track_task_times_crop_run_decode(fake: types.ModuleType) -> None:
     harness.measure([config], runs=3, warmup=1, task="track")
     row = harness.to_row(config, task="track")
     assert row["task"] == "track" and row["runs"] == 3 and row["p50_ms"] > 0
+
+
+def test_progress_display_never_changes_what_is_timed(fake: types.ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+    real = harness.make_call
+    monkeypatch.setattr(harness, "make_call", lambda c, task, rng: seen.append(task) or real(c, task, rng))
+    lines: list[str] = []
+    source = artifacts.from_variant("lw-relu6-w0.5")
+    configs = harness.run_benchmark([source], ["fake"], ["fp32"], [1], 1, 4, 1, 2, report.LineProgress(lines.append))
+    assert seen == ["latency"] and len(configs[0].times_ns) == 4
+    assert lines[-1].endswith("4/4")
+    with pytest.raises(ValueError, match="unknown bench task"):
+        harness.make_call(configs[0], "nope", np.random.default_rng(0))
