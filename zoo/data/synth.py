@@ -87,7 +87,12 @@ def _init_worker() -> None:
 def write_dataset(
     out: Path, images: int, seed: int, workers: int | None = None, negatives_fraction: float = 0.1, size: int = 256
 ) -> Path:
-    """Render ``images`` images (faces and ``negatives_fraction`` of non-faces) into ``out``; returns the YAML path."""
+    """Render ``images`` images (faces and ``negatives_fraction`` of non-faces) into ``out``; returns the YAML path.
+
+    Workers are *spawned* processes (forking a process that already used OpenCV's thread pool
+    can deadlock), so a script calling this with ``workers > 1`` needs the usual
+    ``if __name__ == "__main__":`` guard; the ``zoo`` command has it.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     if images < 1:
