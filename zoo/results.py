@@ -2,7 +2,7 @@
 
 The CSVs are the single source of the README tables and of the tracker's ``--budget-ms``
 choice, so writers must never lose or half-write a row: every write takes an exclusive
-``fcntl`` lock on a sidecar ``.lock`` file, re-reads the table under the lock, replaces rows
+``fcntl`` lock on a hidden sidecar ``.NAME.csv.lock`` file, re-reads the table under the lock, replaces rows
 with the same key, writes a temp file in the same folder and renames it over the old one.
 Two processes appending at once therefore serialise instead of overwriting each other.
 """
@@ -149,7 +149,7 @@ def upsert_rows(csv_path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], 
     """Add ``rows`` to a CSV, replacing existing rows whose ``key_columns`` match; returns the path.
 
     Atomic (temp file + rename) and serialised across processes with an exclusive lock on
-    ``<csv>.lock``. Columns: ``columns`` (or the known schema for latency/accuracy/tracking), then
+    ``.<csv name>.lock``. Columns: ``columns`` (or the known schema for latency/accuracy/tracking), then
     any extra column already in the file or in the rows, so nothing a newer writer added is lost.
     """
     path = Path(csv_path)
@@ -161,7 +161,7 @@ def upsert_rows(csv_path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], 
             raise ResultsError(f"{path.name}: a row lacks key column(s) {', '.join(missing)}")
     if columns is None:
         columns = TABLES.get(path.stem, ((), ()))[0]
-    lock_path = path.with_name(path.name + ".lock")
+    lock_path = path.with_name(f".{path.name}.lock")  # hidden, beside the table (not in the table's glob)
     with open(lock_path, "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
