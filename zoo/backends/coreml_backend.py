@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import platform
 import shutil
 import sys
@@ -58,6 +59,7 @@ def export(model: Any, out_dir: Path, precision: str = "fp32", calib: Any = None
     from zoo.architectures import TupleOutputs
 
     ct = _coremltools()
+    logging.getLogger("coremltools").setLevel(logging.ERROR)  # "torch version not tested" on every convert
     if precision not in ("fp32", "fp16", "int8"):
         raise UnsupportedError(f"the coreml backend exports fp32, fp16 or int8, not {precision!r}")
     started = time.perf_counter()
