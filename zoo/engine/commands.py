@@ -69,9 +69,9 @@ def train(
         trainer = Trainer(cfg, resume=resume is not None)
         skipped = trainer.data.info.get("skipped") or []
         if skipped and trainer.dist.is_main:
-            console.print(f"--skip-bad: left out {len(skipped)} problem file(s):", highlight=False)
+            console.print(f"--skip-bad: left out {len(skipped)} problem file(s):", highlight=False, soft_wrap=True)
             for line in skipped:
-                console.print(f"  skipped {line}", highlight=False)
+                console.print(f"  skipped {line}", highlight=False, soft_wrap=True)
         result = trainer.fit()
     except (DatasetError, CheckpointError, TrainingError, ValueError) as e:
         fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
@@ -83,12 +83,13 @@ def train(
     if trainer.dist.is_main:
         if best:
             bins = "  ".join(f"{k[4:]} {v:.3f}" for k, v in best.items() if k.startswith("nme_") and v == v)
-            console.print(f"best val NME {best['val_nme']:.3f}% (epoch {best['epoch']})  {bins}", highlight=False)
+            console.print(f"best val NME {best['val_nme']:.3f}% (epoch {best['epoch']})  {bins}", highlight=False, soft_wrap=True)
         if "face" in result:
             f = result["face"]
             console.print(f"face score accuracy {f['face_acc']:.3f} (faces {f['face_acc_faces']:.3f}, "
-                          f"non-faces {f['face_acc_nonfaces']:.3f}); landmark NME unchanged by step 2", highlight=False)
-        console.print(f"wrote {result['out']} in {result['time_s']:.0f} s of training", highlight=False)
+                          f"non-faces {f['face_acc_nonfaces']:.3f}); landmarks unchanged by step 2",
+                          highlight=False, soft_wrap=True)
+        console.print(f"wrote {result['out']} in {result['time_s']:.0f} s of training", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

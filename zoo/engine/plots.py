@@ -33,7 +33,8 @@ def plot_curves(history: list[dict[str, Any]], path: Path) -> None:
         if any(not math.isnan(y) for y in ys):
             axes[1].plot(x, ys, label=key.replace("nme_", ""), lw=2 if key == "val_nme" else 1)
     axes[1].set(title="NME (% inter-ocular)", xlabel="epoch")
-    axes[1].legend(fontsize=7)
+    if axes[1].lines:
+        axes[1].legend(fontsize=7)
     axes[2].plot(x, [r["lr"] for r in rows], label="step 1")
     if face:
         axes[2].plot(range(len(rows) + 1, len(rows) + len(face) + 1), [r["lr"] for r in face], label="step 2")

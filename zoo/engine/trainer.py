@@ -61,10 +61,19 @@ def hardware(device: torch.device, world: int) -> dict[str, Any]:
         lines = Path("/proc/cpuinfo").read_text().splitlines()
         cpu = next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name"))
     info = {"cpu": cpu, "cores": os.cpu_count(), "device": str(device), "processes": world,
-            "torch": torch.__version__, "threads": torch.get_num_threads()}
+            "torch": str(torch.__version__), "threads": torch.get_num_threads()}
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
+
+
+def _fork_safe_opencv() -> None:
+    """One OpenCV thread in the trainer: forked DataLoader workers then never touch a thread pool
+    that exists only in the parent (that deadlocks); each worker is one core of decoding anyway."""
+    with contextlib.suppress(ImportError):
+        import cv2
+
+        cv2.setNumThreads(1)
 
 
 class Trainer:
@@ -72,6 +81,7 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, data: TrainData | None = None, resume: bool = False) -> None:
         self.cfg = cfg
+        _fork_safe_opencv()
         self.device = pick_device(cfg.device)
         self.dist = D.init(self.device)
         self.main = self.dist.is_main
