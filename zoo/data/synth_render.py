@@ -17,7 +17,7 @@ from zoo.data import head_parts as parts
 from zoo.data.head_deform import deform, sample_expression, sample_identity
 from zoo.data.head_mesh import angles_of, eye_geometry, grid_normals, head_grid, radial_surface
 from zoo.data.synth_raster import MeshPart, project, rasterize
-from zoo.data.synth_scene import background, camera_effects, occluders
+from zoo.data.synth_scene import background, camera_effects, flyaway_strands, occluders
 from zoo.data.synth_shade import (
     A_AO,
     A_N,
@@ -222,6 +222,9 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
     edge = (cv2.dilate(fg, np.ones((3, 3), np.uint8)) - cv2.erode(fg, np.ones((3, 3), np.uint8))).astype(bool)
     soft = cv2.GaussianBlur(img, (3, 3), 0.8)
     img[edge] = soft[edge]
+    hair_px = np.zeros(fg.shape, bool)
+    hair_px[frags.ys[frags.material == MAT_HAIR], frags.xs[frags.material == MAT_HAIR]] = True
+    flyaway_strands(img, hair_px, rng)
 
     pts = project(to_cam(lm70), k)
     occ = occluders(img, rng, pts, app.skin) if params.occluded else []

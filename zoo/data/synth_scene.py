@@ -136,6 +136,32 @@ def occluders(img: np.ndarray, rng: np.random.Generator, landmarks: np.ndarray, 
     return names
 
 
+def flyaway_strands(img: np.ndarray, hair: np.ndarray, rng: np.random.Generator) -> None:
+    """Thin curved strands leaving the hair outline, so hair does not end in a clean cut-out edge."""
+    edge = hair & ~cv2.erode(hair.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    ys, xs = np.nonzero(edge)
+    if len(ys) < 10:
+        return
+    cy, cx = np.nonzero(hair)
+    centre = np.array([cx.mean(), cy.mean()])
+    scale = img.shape[0] / 256
+    layer = img.copy()
+    for i in rng.choice(len(ys), size=min(len(ys), int(rng.integers(15, 70))), replace=False):
+        p = np.array([xs[i], ys[i]], np.float64)
+        d = p - centre
+        d = d / (np.linalg.norm(d) + 1e-6)
+        ang = np.arctan2(d[1], d[0]) + rng.normal(0, 0.5)
+        bend = rng.normal(0, 0.12)
+        pts = [p]
+        for _ in range(3):
+            step = rng.uniform(2.0, 6.0) * scale
+            ang += bend
+            pts.append(pts[-1] + step * np.array([np.cos(ang), np.sin(ang)]))
+        colour = tuple(float(c) for c in img[ys[i], xs[i]] * rng.uniform(0.85, 1.15))
+        cv2.polylines(layer, [np.round(np.array(pts) * 4).astype(np.int32)], False, colour, 1, cv2.LINE_AA, 2)
+    cv2.addWeighted(img, 0.5, layer, 0.5, 0.0, dst=img)  # strands are thinner than a pixel: half cover
+
+
 def camera_effects(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     """Colour cast, contrast, defocus or motion blur, sensor noise, greyscale and JPEG: float RGB 0..1 -> uint8."""
     info = {}
