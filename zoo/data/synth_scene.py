@@ -146,7 +146,7 @@ def flyaway_strands(img: np.ndarray, hair: np.ndarray, rng: np.random.Generator)
     centre = np.array([cx.mean(), cy.mean()])
     scale = img.shape[0] / 256
     layer = img.copy()
-    for i in rng.choice(len(ys), size=min(len(ys), int(rng.integers(15, 70))), replace=False):
+    for i in rng.choice(len(ys), size=min(len(ys), int(rng.integers(8, 40))), replace=False):
         p = np.array([xs[i], ys[i]], np.float64)
         d = p - centre
         d = d / (np.linalg.norm(d) + 1e-6)
@@ -154,7 +154,7 @@ def flyaway_strands(img: np.ndarray, hair: np.ndarray, rng: np.random.Generator)
         bend = rng.normal(0, 0.12)
         pts = [p]
         for _ in range(3):
-            step = rng.uniform(2.0, 6.0) * scale
+            step = rng.uniform(1.5, 4.0) * scale
             ang += bend
             pts.append(pts[-1] + step * np.array([np.cos(ang), np.sin(ang)]))
         colour = tuple(float(c) for c in img[ys[i], xs[i]] * rng.uniform(0.85, 1.15))
