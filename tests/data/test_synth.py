@@ -4,6 +4,7 @@ landmarks say, and the dataset layout other modules read."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -91,3 +92,13 @@ def test_default_dataset_is_cached_and_rebuilt_when_half_written(tmp_path: Path,
     assert default_dataset("tiny") == path and (path.parent / "000000.png").exists()
     with pytest.raises(ValueError, match="known kinds"):
         default_dataset("huge")
+
+
+def test_clip_frames_keep_background_and_person() -> None:
+    """Same parameters but another pose (a video frame): background and textures must not change."""
+    params = synth.sample_params(np.random.default_rng([6, 1]))
+    frames = [synth.render_params(replace(params, yaw=y, face_frac=0.35, offset=(0.0, 0.0), occluded=False), 128)
+              for y in (-20.0, 25.0)]
+    (a, pa, ma), (b, pb, mb) = frames
+    assert np.array_equal(a[:16, :16], b[:16, :16])  # a corner far from the head
+    assert not np.array_equal(pa, pb) and ma["identity"] == mb["identity"]

@@ -214,9 +214,12 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
         scene.append(MeshPart(gcam, gt, _attrs(gn, np.ones(len(gv)), guv), mats, layer=3, two_sided=True))
 
     frags = rasterize(scene, k, (size, size))
-    colour = _shade(frags, rng, app, lt, k, to_cam(centres), dir_cam(np.tile(gaze, (2, 1))), radius, np.vstack(casters))
+    # separate streams per stage: what is visible in one frame must not change another stage's
+    # randomness (a video clip keeps one background, skin and hair texture while the head turns)
+    streams = [np.random.default_rng([params.seed, s]) for s in range(1, 6)]
+    colour = _shade(frags, streams[0], app, lt, k, to_cam(centres), dir_cam(np.tile(gaze, (2, 1))), radius, np.vstack(casters))
 
-    img = background(rng, size)
+    img = background(streams[1], size)
     img[frags.ys, frags.xs] = colour
     fg = (frags.ids >= 0).astype(np.uint8)
     edge = (cv2.dilate(fg, np.ones((3, 3), np.uint8)) - cv2.erode(fg, np.ones((3, 3), np.uint8))).astype(bool)
@@ -224,11 +227,11 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
     img[edge] = soft[edge]
     hair_px = np.zeros(fg.shape, bool)
     hair_px[frags.ys[frags.material == MAT_HAIR], frags.xs[frags.material == MAT_HAIR]] = True
-    flyaway_strands(img, hair_px, rng)
+    flyaway_strands(img, hair_px, streams[2])
 
     pts = project(to_cam(lm70), k)
-    occ = occluders(img, rng, pts, app.skin) if params.occluded else []
-    out, cam_info = camera_effects(img, rng)
+    occ = occluders(img, streams[3], pts, app.skin) if params.occluded else []
+    out, cam_info = camera_effects(img, streams[4])
     meta = {
         "yaw": yaw, "pitch": pitch, "roll": roll, "body": [round(float(b), 2) for b in body],
         "focal": float(k[0, 0]), "seed": params.seed, "tvec": t.round(2).tolist(),
@@ -268,7 +271,14 @@ def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, casters) -> np
     uv = frags.attrs[:, A_UV].astype(np.float64)
     mat = frags.material
     out = np.zeros((len(mat), 3), np.float32)
+    # every random draw up front, whatever is visible, so the stream never shifts between frames
     pores = cv2.resize(rng.standard_normal((size // 2, size // 2)).astype(np.float32), (size, size))[frags.ys, frags.xs]
+    tex, label = face_texture(rng, app)
+    teeth_lower = bool(rng.uniform() < 0.4)
+    eye_vals = np.array([rng.uniform(7, 13), rng.uniform(0, 6), rng.uniform(0, 6)])
+    st = streaks(rng, curl=float(rng.uniform(0, 4)) if rng.uniform() < 0.3 else 0.0)
+    tile = pattern(rng, np.clip(rng.uniform(0.03, 0.9, 3) * rng.uniform(0.5, 1.2), 0, 1))
+    frame = np.clip(rng.uniform(0.0, 0.5, 3) * (rng.uniform() < 0.7), 0, 1)
 
     thick = frags.attrs[:, A_X]
     hair_cover = np.clip((thick + 1.2 * pores + 0.5) / 2.5, 0, 1)  # fuzzy hairline: hair fades into skin
@@ -278,7 +288,6 @@ def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, casters) -> np
         idx = np.nonzero(skin_like)[0]
         albedo = np.tile(skin_c, (len(idx), 1))
         head = (mat[idx] == MAT_SKIN) | fringe[idx]
-        tex, label = face_texture(rng, app)
         lab = np.zeros(len(idx), np.uint8)
         if np.any(head):
             albedo[head] = sample_tex(tex, uv[idx[head]])
@@ -297,18 +306,17 @@ def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, casters) -> np
         m = lab == LABEL_MOUTH
         if np.any(m):
             f = mouth_fraction(uv[idx[m]], lm_ang)
-            col[m] = shade_mouth(f, app.skin, bool(rng.uniform() < 0.4)) * (amb[m] + 0.5 * diff[m])
+            col[m] = shade_mouth(f, app.skin, teeth_lower) * (amb[m] + 0.5 * diff[m])
         for label_id, which, lo in ((LABEL_EYE_R, 0, 36), (LABEL_EYE_L, 1, 42)):
             e = lab == label_id
             if np.any(e):
                 f = eye_fraction(uv[idx[e]], lm_ang, lo)
                 col[e] = shade_eyes(frags.xs[idx[e]].astype(np.float64), frags.ys[idx[e]].astype(np.float64), k, centres_cam,
                                     gaze_cam, radius, np.full(int(e.sum()), which), f, app.iris, lt,
-                                    np.array([rng.uniform(7, 13), rng.uniform(0, 6), rng.uniform(0, 6)]))
+                                    eye_vals)
         out[idx] = col
     h = np.nonzero(mat == MAT_HAIR)[0]
     if len(h):
-        st = streaks(rng, curl=float(rng.uniform(0, 4)) if rng.uniform() < 0.3 else 0.0)
         s = remap_points(st, (uv[h, 0] + 180) / 360 * st.shape[1] * 3 % st.shape[1], (uv[h, 1] + 90) / 180 * st.shape[0],
                          border=cv2.BORDER_REFLECT)
         diff, amb, sp = light(n_all[h], v[h], lt, 0.15, 0.3, 8.0, vis[h])
@@ -318,14 +326,12 @@ def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, casters) -> np
         out[h] = col * a + out[h] * (1 - a)
     c = np.nonzero(mat == MAT_CLOTH)[0]
     if len(c):
-        tile = pattern(rng, np.clip(rng.uniform(0.03, 0.9, 3) * rng.uniform(0.5, 1.2), 0, 1))
         px = ((uv[c, 0] / (2 * np.pi)) * 512 % 64).astype(int)
         py = (uv[c, 1] * 0.5 % 64).astype(int)
         diff, amb, sp = light(n_all[c], v[c], lt, 0.3, 0.05, 8.0, vis[c])
         out[c] = tile[py, px] * (diff + amb) * ao[c][:, None] + sp
     g = np.nonzero((mat == MAT_FRAME) | (mat == MAT_LENS))[0]
     if len(g):
-        frame = np.clip(rng.uniform(0.0, 0.5, 3) * (rng.uniform() < 0.7), 0, 1)
         alb = np.where((mat[g] == MAT_LENS)[:, None], np.array([0.03, 0.03, 0.035]), frame)
         diff, amb, sp = light(n_all[g], v[g], lt, 0.0, 0.8, 40.0)
         out[g] = alb * (diff + amb) + sp
