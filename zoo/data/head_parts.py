@@ -77,7 +77,7 @@ def torso(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     shoulder = rng.uniform(165, 205)
     prof = np.array([[128, 58, 52], [146, 100, 75], [168, 0.82 * shoulder, 95], [205, shoulder, 105], [270, shoulder, 110],
                      [460, shoulder * 0.96, 110]])
-    prof[:, 0] += rng.uniform(-22, 5)
+    prof[:, 0] += rng.uniform(-32, 0)
     a = np.linspace(0, 2 * np.pi, seg + 1)
     ca, sa = np.cos(a), np.sin(a)
     e = 2.0 / 2.6
