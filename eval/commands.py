@@ -85,7 +85,8 @@ def evaluate_cmd(
     console.print(t)
 
     base = out or results_dir()
-    name = _slug(f"{label}-{split_label}-{runner.label}-{runner.backend}-{runner.precision}")
+    protocol = "" if resample == "zoo" else f"-{resample}"
+    name = _slug(f"{label}{protocol}-{split_label}-{runner.label}-{runner.backend}-{runner.precision}")
     png = ced_plot({f"{runner.label} {runner.backend} {runner.precision}": result.nme}, base / "plots" / f"ced-{name}.png",
                    title=f"CED on {label} ({split_label}), {len(faces)} faces, crop {crop_protocol(resample)}")
     console.print(f"CED plot: {png}")
