@@ -81,4 +81,4 @@ def wrap(model: torch.nn.Module, info: DistInfo, device: torch.device) -> torch.
 
     ids = [info.local_rank] if device.type == "cuda" else None
     # Heads without a loss in the current stage are frozen (requires_grad False), so no unused-parameter search.
-    return DDP(model, device_ids=ids, broadcast_buffers=True)
+    return DDP(model, device_ids=ids)
