@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from zoo import __version__
@@ -27,7 +28,7 @@ err_console = Console(stderr=True)
 
 def fail(message: str, code: int = 1) -> None:
     """Print a one-line error and exit non-zero: the house style for bad input."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -59,11 +60,12 @@ def models(
     table = Table(title=f"zoo variants ({len(names)})")
     for col in ("name", "family", "activation", "width", "input", "heads", "params", "MFLOPs"):
         table.add_column(col, justify="right" if col in ("width", "input", "params", "MFLOPs") else "left",
-                         no_wrap=col in ("name", "heads"))
+                         no_wrap=True)
     for row in (summarize(n) for n in names):
         table.add_row(row["name"], row["family"], row["activation"], f"{row['width']:g}", str(row["input_size"]),
                       "+".join(row["heads"]), f"{row['params']:,}", f"{row['flops'] / 1e6:.1f}")
-    console.print(table)
+    # The table needs ~105 columns; below that rich would squeeze names and numbers into ellipses.
+    Console(width=max(console.width, 120)).print(table)
     console.print("FLOPs: torch.utils.flop_counter, batch 1, one multiply-add = 2 FLOPs.")
 
 

@@ -110,3 +110,23 @@ def test_speed_reports_images_per_second(good_dataset: Path, zoo_cache: Path) ->
     assert "images/s" in result.output
     result = runner.invoke(app, ["data", "speed", str(good_dataset), "--workers", "x"])
     assert result.exit_code == 1 and "--workers" in error_lines(result)[0]
+
+
+def test_synth_video_writes_a_clip_with_ground_truth(tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "clip"
+    result = runner.invoke(app, ["data", "synth", str(out), "--video", "--frames", "6", "--scenario", "crossing",
+                                 "--renderer", "flat", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    cap = cv2.VideoCapture(str(out / "clip.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
+    cap.release()
+    records = [json.loads(line) for line in (out / "frames.jsonl").read_text().splitlines()]
+    assert len(records) == 6
+
+
+def test_synth_video_unknown_scenario_is_a_one_line_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["data", "synth", str(tmp_path / "c"), "--video", "--scenario", "moonwalk"])
+    assert result.exit_code == 1
+    assert "unknown scenario 'moonwalk'" in result.output and "yaw_sweep" in result.output

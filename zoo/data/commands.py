@@ -53,15 +53,22 @@ def check_cmd(
 @data_app.command("synth")
 def synth_cmd(
     out: Annotated[Path, typer.Argument(help="Folder to write the dataset into (created).")],
-    images: Annotated[int, typer.Option("--images", "-n", help="Number of images (faces and negatives).")],
+    images: Annotated[int, typer.Option("--images", "-n", help="Number of images (faces and negatives).")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Seed: the same seed gives the same bytes.")] = 0,
+    video: Annotated[bool, typer.Option("--video", help="Render a clip (mp4 + per-frame ground truth) instead.")] = False,
+    frames: Annotated[int, typer.Option("--frames", help="Clip length in frames (with --video).")] = 150,
+    scenario: Annotated[str, typer.Option("--scenario", help="Clip scenario (with --video).")] = "yaw_sweep",
+    renderer: Annotated[str, typer.Option("--renderer", help="Clip faces: synth (training renderer) or flat.")] = "synth",
     workers: Annotated[int | None, typer.Option("--workers", "-w", help="Render processes (default: all cores).")] = None,
     size: Annotated[int, typer.Option("--size", help="Image side in pixels.")] = 256,
     negatives: Annotated[float, typer.Option("--negatives", help="Fraction of non-face images.")] = 0.1,
 ) -> None:
-    """Render a synthetic face dataset (FaceSynthetics layout + meta + dataset YAML)."""
+    """Render a synthetic face dataset (FaceSynthetics layout + meta + dataset YAML), or a clip with --video."""
     from zoo.cli import console, fail
 
+    if video:
+        _render_clip(out, frames, scenario, seed, renderer)
+        return
     if images < 1:
         fail(f"--images must be at least 1, not {images}")
     if size < 64:
@@ -81,6 +88,24 @@ def synth_cmd(
     took = time.perf_counter() - start
     rate = images / max(took, 1e-9)
     console.print(f"wrote {path} ({images:,} images in {took:.1f} s, {rate:.0f} images/s)", highlight=False, soft_wrap=True)
+
+
+def _render_clip(out: Path, frames: int, scenario: str, seed: int, renderer: str) -> None:
+    """`zoo data synth OUT --video`: a clip with per-frame landmarks and pose (zoo.track.clips)."""
+    from zoo.cli import console, fail
+    from zoo.track.clips import SCENARIOS, render_clip
+
+    if scenario not in SCENARIOS:
+        fail(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
+    if renderer not in ("synth", "flat"):
+        fail(f"unknown renderer {renderer!r}; choose synth or flat")
+    if frames < 1:
+        fail(f"--frames must be at least 1, not {frames}")
+    start = time.perf_counter()
+    path = render_clip(out, frames, scenario, seed, renderer=renderer)
+    took = time.perf_counter() - start
+    console.print(f"wrote {path} and {path.parent / 'frames.jsonl'} ({frames} frames, {scenario}, {took:.1f} s)",
+                  highlight=False, soft_wrap=True)
 
 
 @data_app.command("preview")
