@@ -6,13 +6,19 @@
 - end to end: the trainer's own epoch loop over N batches, with the time spent waiting for
   batches and the time spent computing reported separately.
 
-All three use the trainer's thread and worker settings, after a few warm-up batches.
+All three use the trainer's thread and worker settings, after a few warm-up batches. On a
+machine shared with other jobs wall-clock rates say more about the neighbours than about
+zoo, so CPU time is counted too (the trainer's threads and each worker's, from /proc): CPU
+seconds per image for the data pipeline and for the model step, and the rate two cores would
+reach if they were free, ``cores / (data + model CPU seconds per image)``.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -47,10 +53,12 @@ def measure(cfg: TrainConfig, batches: int, console: Console | None = None, warm
     it = iter(loader)
     for _ in range(warmup):
         first = next(it)
-    t0, n = time.perf_counter(), 0
+    pids = [w.pid for w in getattr(it, "_workers", [])]
+    c0, t0, n = _cpu(pids) + time.process_time(), time.perf_counter(), 0
     for b in it:
         n += b["image"].shape[0]
     data_rate = n / (time.perf_counter() - t0)
+    data_cpu = (_cpu(pids) + time.process_time() - c0) / max(n, 1)
 
     # model only
     from .optim import make_optimizer
@@ -67,10 +75,13 @@ def measure(cfg: TrainConfig, batches: int, console: Console | None = None, warm
 
     for _ in range(warmup):
         step()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     for _ in range(batches):
         step()
     model_rate = batches * x.shape[0] / (time.perf_counter() - t0)
+    model_cpu = (time.process_time() - c0) / (batches * x.shape[0])
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    free_rate = cores / (data_cpu + model_cpu)
 
     # end to end: the trainer's epoch loop (the first batches include worker start-up)
     from .optim import WarmupCosine
@@ -81,12 +92,27 @@ def measure(cfg: TrainConfig, batches: int, console: Console | None = None, warm
     result = {"variant": cfg.variant, "batch": cfg.batch, "workers": trainer.workers, "threads": torch.get_num_threads(),
               "channels_last": trainer.channels_last, "cache": cfg.cache, "data_only_img_s": data_rate,
               "model_only_img_s": model_rate, "end_to_end_img_s": e2e["img_s"], "end_to_end_wait_pct": e2e["wait_pct"],
-              "end_to_end_model_img_s": e2e["model_img_s"]}
+              "end_to_end_model_img_s": e2e["model_img_s"], "data_cpu_ms_per_img": 1e3 * data_cpu,
+              "model_cpu_ms_per_img": 1e3 * model_cpu, "free_cores_img_s": free_rate, "load": os.getloadavg()[0]}
     console.print(
         f"{cfg.variant} batch {cfg.batch}, {trainer.workers} workers, {result['threads']} threads, "
         f"channels_last {trainer.channels_last}, cache {cfg.cache}:\n"
-        f"  data only   {data_rate:7.0f} img/s (DataLoader drained, no model)\n"
-        f"  model only  {model_rate:7.0f} img/s (forward+backward+step on a batch in memory)\n"
+        f"  data only   {data_rate:7.0f} img/s (DataLoader drained, no model), {1e3 * data_cpu:.2f} CPU-ms/img\n"
+        f"  model only  {model_rate:7.0f} img/s (forward+backward+step on a batch in memory), {1e3 * model_cpu:.2f} CPU-ms/img\n"
         f"  end to end  {e2e['img_s']:7.0f} img/s ({e2e['wait_pct']:.0f}% of the time waiting for data; "
-        f"compute alone {e2e['model_img_s']:.0f} img/s)", highlight=False)
+        f"compute alone {e2e['model_img_s']:.0f} img/s)\n"
+        f"  {cores} free cores would give {free_rate:.0f} img/s end to end (CPU time); load average now {os.getloadavg()[0]:.1f}",
+        highlight=False, soft_wrap=True)
     return result
+
+
+def _cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by these processes (DataLoader workers)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
