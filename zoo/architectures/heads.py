@@ -77,6 +77,28 @@ class PoseHead(nn.Module):
 POSE_SCALE_DEG = 90.0
 
 
+class PooledPyramid(nn.Module):
+    """Shared pyramid shell: ``stages`` then each of ``levels``, every level globally pooled and concatenated.
+
+    Families differ only in what the stages and levels are and in the pooling (avg for LW, max for LWCSP).
+    """
+
+    def __init__(self, stages: nn.Module, levels: list[nn.Module], pool: nn.Module, out_channels: int) -> None:
+        super().__init__()
+        self.stages = stages
+        self.levels = nn.ModuleList(levels)
+        self.pool = pool
+        self.out_channels = out_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stages(x)
+        pooled = []
+        for level in self.levels:
+            x = level(x)
+            pooled.append(self.pool(x).flatten(1))
+        return torch.cat(pooled, 1)
+
+
 class FaceAlignmentNet(nn.Module):
     """trunk -> pyramid -> landmark head; trunk -> optional face-score and pose heads."""
 

@@ -5,43 +5,30 @@ Layer for layer the network of fdfat's ``LWModel`` (429,206 parameters with the 
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from .blocks import ConvBNAct, InvertedResidual
-from .heads import FaceAlignmentNet, FaceScoreHead, LandmarkHead, PoseHead
+from .heads import FaceAlignmentNet, FaceScoreHead, LandmarkHead, PooledPyramid, PoseHead
 from .registry import VariantSpec, register_family
 
 
-class LWPyramid(nn.Module):
+def lw_pyramid(c16: int, width: float, act: str) -> PooledPyramid:
     """Stride-4 map -> stride-8/16 stages -> three pyramid levels, each global-avg-pooled."""
-
-    def __init__(self, c16: int, width: float, act: str) -> None:
-        super().__init__()
-        c32, c64, c128 = int(32 * width), int(64 * width), int(128 * width)
-        self.stages = nn.Sequential(
-            InvertedResidual(c16, c32, 2, stride=2, act_name=act),
-            InvertedResidual(c32, c32, 4, act_name=act),
-            InvertedResidual(c32, c32, 4, act_name=act),
-            InvertedResidual(c32, c64, 4, act_name=act),
-            InvertedResidual(c64, c64, 4, act_name=act),
-            InvertedResidual(c64, c64, 4, act_name=act),
-        )
-        self.levels = nn.ModuleList([
-            InvertedResidual(c64, c128, 2, act_name=act),
-            InvertedResidual(c128, c128, 2, stride=2, act_name=act),
-            InvertedResidual(c128, c128, 2, act_name=act),
-        ])
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.out_channels = 3 * c128
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stages(x)
-        pooled = []
-        for level in self.levels:
-            x = level(x)
-            pooled.append(self.pool(x).flatten(1))
-        return torch.cat(pooled, 1)
+    c32, c64, c128 = int(32 * width), int(64 * width), int(128 * width)
+    stages = nn.Sequential(
+        InvertedResidual(c16, c32, 2, stride=2, act_name=act),
+        InvertedResidual(c32, c32, 4, act_name=act),
+        InvertedResidual(c32, c32, 4, act_name=act),
+        InvertedResidual(c32, c64, 4, act_name=act),
+        InvertedResidual(c64, c64, 4, act_name=act),
+        InvertedResidual(c64, c64, 4, act_name=act),
+    )
+    levels = [
+        InvertedResidual(c64, c128, 2, act_name=act),
+        InvertedResidual(c128, c128, 2, stride=2, act_name=act),
+        InvertedResidual(c128, c128, 2, act_name=act),
+    ]
+    return PooledPyramid(stages, levels, nn.AdaptiveAvgPool2d(1), 3 * c128)
 
 
 @register_family("lw")
@@ -53,7 +40,7 @@ def build_lw(spec: VariantSpec) -> FaceAlignmentNet:
         InvertedResidual(16, c16, 2, stride=2, act_name=act),
         *(InvertedResidual(c16, c16, 2, act_name=act) for _ in range(4)),
     )
-    pyramid = LWPyramid(c16, w, act)
+    pyramid = lw_pyramid(c16, w, act)
     head = LandmarkHead(pyramid.out_channels, spec.num_points, hidden=4 * spec.num_points)
     face = FaceScoreHead(c16, int(32 * w), int(64 * w), act) if spec.cls else None
     pose = PoseHead(c16, w, act) if spec.pose else None

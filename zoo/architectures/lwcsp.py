@@ -5,11 +5,10 @@ Layer for layer the network of fdfat's ``LWCSPModel`` (482,165 parameters with t
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from .blocks import ConvBNAct, CSPBlock, make_activation
-from .heads import FaceAlignmentNet, FaceScoreHead, LandmarkHead, PoseHead
+from .heads import FaceAlignmentNet, FaceScoreHead, LandmarkHead, PooledPyramid, PoseHead
 from .registry import VariantSpec, register_family
 
 
@@ -18,24 +17,11 @@ def _down_csp(c_in: int, c_out: int, act: str) -> nn.Sequential:
     return nn.Sequential(ConvBNAct(c_in, c_in, 3, 2, act=make_activation(act)), CSPBlock(c_in, c_out, act))
 
 
-class LWCSPPyramid(nn.Module):
+def lwcsp_pyramid(width: float, act: str) -> PooledPyramid:
     """Stride-2 map -> stride 4, 8 -> three levels at stride 8/16/32, each global-max-pooled."""
-
-    def __init__(self, width: float, act: str) -> None:
-        super().__init__()
-        c32, c64, c96 = int(32 * width), int(64 * width), int(96 * width)
-        self.stem = _down_csp(c32, c64, act)
-        self.levels = nn.ModuleList([_down_csp(c64, c96, act), _down_csp(c96, c96, act), _down_csp(c96, c96, act)])
-        self.pool = nn.AdaptiveMaxPool2d(1)
-        self.out_channels = 3 * c96
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stem(x)
-        pooled = []
-        for level in self.levels:
-            x = level(x)
-            pooled.append(self.pool(x).flatten(1))
-        return torch.cat(pooled, 1)
+    c32, c64, c96 = int(32 * width), int(64 * width), int(96 * width)
+    levels = [_down_csp(c64, c96, act), _down_csp(c96, c96, act), _down_csp(c96, c96, act)]
+    return PooledPyramid(_down_csp(c32, c64, act), levels, nn.AdaptiveMaxPool2d(1), 3 * c96)
 
 
 @register_family("lwcsp")
@@ -47,7 +33,7 @@ def build_lwcsp(spec: VariantSpec) -> FaceAlignmentNet:
         CSPBlock(c8, c16, act),
         CSPBlock(c16, c32, act),
     )
-    pyramid = LWCSPPyramid(w, act)
+    pyramid = lwcsp_pyramid(w, act)
     head = LandmarkHead(pyramid.out_channels, spec.num_points, hidden=None)
     face = FaceScoreHead(c32, c32, int(64 * w), act) if spec.cls else None
     pose = PoseHead(c32, w, act) if spec.pose else None

@@ -117,7 +117,7 @@ _LW_LAYOUT = [
 ]
 _LWCSP_LAYOUT = [
     (r"^backbone\.conv11\.", "trunk.0."), (r"^backbone\.c2f1\.", "trunk.1."), (r"^backbone\.c2f2\.", "trunk.2."),
-    (r"^mainstream\.conv11\.", "pyramid.stem.0."), (r"^mainstream\.conv12\.", "pyramid.stem.1."),
+    (r"^mainstream\.conv11\.", "pyramid.stages.0."), (r"^mainstream\.conv12\.", "pyramid.stages.1."),
     (r"^mainstream\.conv21\.", "pyramid.levels.0.0."), (r"^mainstream\.conv22\.", "pyramid.levels.0.1."),
     (r"^mainstream\.convp21\.", "pyramid.levels.1.0."), (r"^mainstream\.convp22\.", "pyramid.levels.1.1."),
     (r"^mainstream\.convp31\.", "pyramid.levels.2.0."), (r"^mainstream\.convp32\.", "pyramid.levels.2.1."),
