@@ -29,7 +29,7 @@ from zoo.architectures.registry import build_model
 from . import distributed as D
 from .checkpoint import load_checkpoint, load_checkpoint_dict, save_checkpoint
 from .config import TrainConfig
-from .loader import EpochSampler, TrainData, build_data, default_workers, make_loader
+from .loader import EpochSampler, TrainData, build_data, default_split, make_loader
 from .losses import make_landmark_loss, nme, nme_by_yaw, pose_loss
 from .optim import ModelEMA, WarmupCosine, make_optimizer, rng_state, seed_everything, set_rng_state
 from .progress import TrainProgress, write_log
@@ -85,9 +85,9 @@ class Trainer:
         self.device = pick_device(cfg.device)
         self.dist = D.init(self.device)
         self.main = self.dist.is_main
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        torch.set_num_threads(cfg.threads or max(1, cores // self.dist.world_size))
-        self.workers = default_workers() if cfg.workers is None else cfg.workers
+        workers, threads = default_split(self.dist.world_size, self.device.type == "cuda")
+        torch.set_num_threads(cfg.threads or threads)
+        self.workers = workers if cfg.workers is None else cfg.workers
         self.out = Path(cfg.out or f"runs/{cfg.variant}")
         self.spec = get_spec(cfg.variant)
         seed_everything(cfg.seed)
