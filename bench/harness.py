@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from bench.artifacts import ModelSource, ensure_artifact
-from bench.hostinfo import backend_version, host
+from bench.hostinfo import backend_version, host, load_average
 from zoo import __version__
 
 
@@ -175,6 +175,7 @@ def to_row(config: Config, task: str = "latency", date: str | None = None) -> di
         "device": manifest.get("device", "cpu"), "task": task, "size_bytes": artifact_size(art) if art else None,
         "params": config.info.get("params"), "flops": config.info.get("flops"), "peer": config.source.peer,
         "status": config.status, "checkpoint_sha256": config.source.sha256,
+        "load_avg": f"{config.info.get('load_before', '')}->{load_average().split()[0]}",
     }
     row.update(statistics(config.times_ns))
     return row
@@ -195,7 +196,7 @@ def run_benchmark(sources: Sequence[ModelSource], backends: Sequence[str], preci
     """Prepare every (source, backend, precision, threads) configuration and measure them together."""
     from zoo.backends import info as backend_info
 
-    info = {s.label: model_info(s) for s in sources}
+    info = {s.label: {**model_info(s), "load_before": load_average().split()[0]} for s in sources}
     # a precision a backend does not offer (torch is the fp32 reference) is not a row at all
     configs = []
     for s in sources:

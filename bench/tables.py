@@ -88,9 +88,11 @@ def latency_table(root: Path | None = None) -> str:
         first = hr[0]
         runs = sorted({r["runs"] for r in hr if r.get("runs")})
         dates = sorted({str(r["date"])[:10] for r in hr if r.get("date")})
+        loads = sorted({str(r["load_avg"]) for r in hr if r.get("load_avg")})
+        load_note = f" 1-minute load average start->end: {', '.join(loads)} on {first.get('cores')} cores." if loads else ""
         lines += ["", f"**{host}**: {first.get('cpu')}, {first.get('cores')} logical cores, {first.get('os')}; "
                       f"{'/'.join(map(str, runs))} timed runs per cell; measured {', '.join(dates)}. "
-                      f"Cells: {' / '.join(f'{t} thread' + ('s' if t > 1 else '') for t in threads)}."]
+                      f"Cells: {' / '.join(f'{t} thread' + ('s' if t > 1 else '') for t in threads)}.{load_note}"]
         ref_ms = reference_ms(hr)
         header = ["variant", "params", "MFLOPs", *(f"{b} {p}" for b, p in combos),
                   "fastest" + (f" (x {REFERENCE[0]} ORT fp32 1t)" if ref_ms else "")]

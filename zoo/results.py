@@ -27,6 +27,7 @@ LATENCY_COLUMNS: tuple[str, ...] = (
     "input_size", "p50_ms", "p90_ms", "p99_ms", "mean_ms", "runs", "artifact_sha256", "zoo_version", "date",
     # additions: spread, what was timed, model size/cost, peer rows, rows without a number
     "min_ms", "std_ms", "device", "task", "size_bytes", "params", "flops", "peer", "status", "checkpoint_sha256",
+    "load_avg",  # 1-minute load average at the start and end of the run: how shared the CPU was
 )
 LATENCY_KEY: tuple[str, ...] = ("host", "backend", "device", "variant", "precision", "threads", "batch", "input_size", "task")
 
