@@ -23,6 +23,11 @@ def plot_curves(history: list[dict[str, Any]], path: Path) -> None:
 
     rows = [r for r in history if r["stage"] == 1]
     face = [r for r in history if r["stage"] == 2]
+    with plt.rc_context({"lines.marker": "o", "lines.markersize": 3}):  # markers: a 1-epoch run still shows
+        _curves(plt, rows, face, path)
+
+
+def _curves(plt, rows: list[dict[str, Any]], face: list[dict[str, Any]], path: Path) -> None:
     fig, axes = plt.subplots(1, 4 if face else 3, figsize=(16 if face else 13, 3.6))
     x = list(range(1, len(rows) + 1))
     axes[0].plot(x, [r["train_loss"] for r in rows], label="train")
