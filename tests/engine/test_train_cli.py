@@ -17,7 +17,7 @@ runner = CliRunner()
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from zoo.data.synth import write_dataset
 
-    return write_dataset(tmp_path_factory.mktemp("synth"), images=24, seed=3, workers=1)
+    return write_dataset(tmp_path_factory.mktemp("synth"), images=64, seed=3, workers=1)
 
 
 def _args(data: Path, out: Path, *more: str) -> list[str]:
@@ -25,10 +25,15 @@ def _args(data: Path, out: Path, *more: str) -> list[str]:
             "--workers", "1", "--threads", "1", "--cache", "none", "--no-progress", *more]
 
 
-def test_train_command_runs_on_rendered_images(rendered: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, _args(rendered, tmp_path / "run"))
+def test_two_epochs_on_64_rendered_images_lower_the_loss(rendered: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, _args(rendered, tmp_path / "run", "--epochs", "2"))
     assert result.exit_code == 0, result.output
     assert "best val NME" in result.output
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
+    assert len(rows) == 2 and float(rows[1]["train_loss"]) < float(rows[0]["train_loss"])
+    assert float(rows[1]["model_img_s"]) > 0 and float(rows[1]["data_img_s"]) > 0
     card = load_checkpoint(tmp_path / "run" / "best.pt").meta
     assert card["training_data"]["data"] == str(rendered) and card["training_data"]["seed"] == 0
     assert (tmp_path / "run" / "samples.png").stat().st_size > 1000

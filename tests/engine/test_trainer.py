@@ -73,7 +73,7 @@ def tiny_data(n: int = 64, cls: bool = False) -> TrainData:
 
 
 def config(out: Path, variant: str = "lw-relu6-w0.5", **kw) -> TrainConfig:
-    base = {"epochs": 2, "batch": 16, "workers": 0, "threads": 2, "progress": False, "out": str(out), "warmup_epochs": 0.5}
+    base = {"epochs": 2, "batch": 16, "workers": 0, "threads": 1, "progress": False, "out": str(out), "warmup_epochs": 0.5}
     base.update(kw)
     return TrainConfig(variant=variant, **base)
 
