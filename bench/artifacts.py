@@ -89,12 +89,23 @@ def from_variant(name: str) -> ModelSource:
     from zoo.engine.checkpoint import save_checkpoint, sha256_file
 
     get_spec(name)  # raises UnknownVariantError with suggestions
-    path = cache_root() / "bench-init" / f"{name}.pt"
+    torch.manual_seed(0)
+    model = create_model(name).eval()
+    # the architecture's fingerprint is part of the file name: a family whose layers change gets new weights
+    path = cache_root() / "bench-init" / f"{name}-{arch_fingerprint(model)}.pt"
     if not path.is_file():
-        torch.manual_seed(0)
-        model = create_model(name).eval()
         save_checkpoint(path, model, meta={"training_data": None, "note": "random init (seed 0) for latency only"})
     return ModelSource(name, path, sha256_file(path), random_init=True, origin="random init, seed 0")
+
+
+def arch_fingerprint(model) -> str:
+    """8 hex digits of the state dict's names and shapes: changes whenever the architecture does."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for key, tensor in sorted(model.state_dict().items()):
+        h.update(f"{key}:{tuple(tensor.shape)};".encode())
+    return h.hexdigest()[:8]
 
 
 def from_checkpoint(path: Path, label: str | None = None) -> ModelSource:
@@ -124,6 +135,11 @@ def from_peer(path: Path) -> ModelSource:
         raise FileNotFoundError(f"{path}: no fdfat checkpoint there; give the path of fdfat's best.pt")
     sha = sha256_file(path)  # fdfat's file, not the import (whose card carries a date): stable across machines
     out = cache_root() / "peers" / f"{sha[:16]}.pt"
+    if out.is_file():
+        try:
+            load_checkpoint(out).build()
+        except Exception:  # noqa: BLE001 - imported under an older architecture: import again
+            out.unlink()
     if not out.is_file():
         import_fdfat(path, out)
     ckpt = load_checkpoint(out)
@@ -162,7 +178,7 @@ def artifact_dir(source: ModelSource, backend: str, precision: str) -> Path:
     return cache_root() / "artifacts" / source.sha256[:16] / f"{backend}-{precision}"
 
 
-def ensure_artifact(source: ModelSource, backend: str, precision: str, allow_drift: bool = False) -> Any:
+def ensure_artifact(source: ModelSource, backend: str, precision: str, allow_drift: bool = False, force: bool = False) -> Any:
     """The exported artifact for (source, backend, precision), exported only when not cached.
 
     int8 calibration is the backend's default (``calib=None``: deterministic rendered faces). The
@@ -175,7 +191,7 @@ def ensure_artifact(source: ModelSource, backend: str, precision: str, allow_dri
         return source.artifact
     out = artifact_dir(source, backend, precision)
     marker = out / "artifact.path"  # written after a complete export; names the artifact file
-    if marker.is_file():
+    if marker.is_file() and not force:
         try:
             artifact = load_artifact(Path(marker.read_text().strip()))
             if Path(artifact.path).exists() and not _stale_calibration(artifact):

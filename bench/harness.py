@@ -96,8 +96,17 @@ def prepare(config: Config, on_linux_coreml: str = "needs macOS") -> Config:
         config.status = on_linux_coreml
         return config
     try:
-        config.artifact = ensure_artifact(config.source, config.backend, config.precision, allow_drift=config.source.random_init)
-        config.runtime = get_backend(config.backend).load(config.artifact, config.threads)
+        drift = config.source.random_init
+        config.artifact = ensure_artifact(config.source, config.backend, config.precision, allow_drift=drift)
+        try:
+            config.runtime = get_backend(config.backend).load(config.artifact, config.threads)
+        except MissingExtraError:
+            raise
+        except Exception:  # a cached export that no longer loads (e.g. made by an older zoo): export again, once
+            if config.source.artifact is not None:
+                raise
+            config.artifact = ensure_artifact(config.source, config.backend, config.precision, allow_drift=drift, force=True)
+            config.runtime = get_backend(config.backend).load(config.artifact, config.threads)
     except MissingExtraError as e:
         config.status = f"missing extra: {str(e).splitlines()[0]}"
     except Exception as e:  # noqa: BLE001 - one failing backend must not stop the others' rows
