@@ -36,8 +36,9 @@ def bench(
     peer: Annotated[list[Path] | None, typer.Option("--peer", help="fdfat best.pt to measure beside ours "
                                                     "(default: every one under ../shared/peers/fdfat).")] = None,
     no_peers: Annotated[bool, typer.Option("--no-peers", help="Do not measure fdfat's models.")] = False,
-    task: Annotated[str, typer.Option(help="latency: Runtime.run on a preprocessed batch; track: + crop/normalise/"
-                                           "decode from a 640x480 frame (the tracker's per-face cost).")] = "latency",
+    task: Annotated[str, typer.Option(help="latency: Runtime.run on a preprocessed batch; pipeline: + crop/normalise/"
+                                           "decode from a 640x480 frame (the tracker's per-face cost); track: the "
+                                           "tracking benchmark on rendered clips (results/tracking.csv).")] = "latency",
     out: Annotated[Path | None, typer.Option(help="Results folder (default: the checkout's results/).")] = None,
     plot: Annotated[bool, typer.Option(help="Draw results/plots/latency-HOST.png.")] = True,
 ) -> None:
@@ -53,6 +54,13 @@ def bench(
     from zoo.backends import ArtifactError
     from zoo.cli import console, fail
 
+    if task == "track":  # scenario clips with ground truth, not a latency table: the tracker's own benchmark
+        from zoo.track.commands import track_bench
+
+        model = variant[0] if variant else None
+        track_bench(model=model, backend=_split(backend)[0] if backend != ["all"] else "onnx",
+                    threads=_split_ints(threads)[0])
+        return
     backends = _split(backend)
     try:
         from zoo.backends import list_backends
@@ -75,8 +83,8 @@ def bench(
         fail(f"--threads takes integers like 1,2, not {threads}")
     if task not in harness.TASKS:
         fail(f"--task must be one of {', '.join(harness.TASKS)}")
-    if task == "track" and batch != 1:
-        fail("--task track times one face per call: use --batch 1")
+    if task == "pipeline" and batch != 1:
+        fail("--task pipeline times one face per call: use --batch 1")
     if runs < 1 or warmup < 0 or batch < 1 or not thread_counts or min(thread_counts) < 1:
         fail("--runs, --batch and --threads must be at least 1, --warmup at least 0")
 

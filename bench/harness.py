@@ -114,7 +114,7 @@ def prepare(config: Config, on_linux_coreml: str = "needs macOS") -> Config:
     return config
 
 
-TASKS = ("latency", "track")
+TASKS = ("latency", "pipeline")
 
 
 def make_call(config: Config, task: str, rng: np.random.Generator) -> Callable[[], Any]:

@@ -126,11 +126,11 @@ def test_round_robin_rotates_and_fills_every_config() -> None:
 def test_track_task_times_crop_run_decode(fake: types.ModuleType) -> None:
     source = artifacts.from_variant("lw-relu6-w0.5")
     config = harness.prepare(harness.Config(source, "fake", "fp32", 1, info={"input_size": 96}))
-    pts = harness.make_call(config, "track", np.random.default_rng(0))()
+    pts = harness.make_call(config, "pipeline", np.random.default_rng(0))()
     assert pts.shape == (70, 2) and (pts[:, 0].min() > 220 - 100) and (pts[:, 0].max() < 420 + 100)
-    harness.measure([config], runs=3, warmup=1, task="track")
-    row = harness.to_row(config, task="track")
-    assert row["task"] == "track" and row["runs"] == 3 and row["p50_ms"] > 0
+    harness.measure([config], runs=3, warmup=1, task="pipeline")
+    row = harness.to_row(config, task="pipeline")
+    assert row["task"] == "pipeline" and row["runs"] == 3 and row["p50_ms"] > 0
 
 
 def test_progress_display_never_changes_what_is_timed(fake: types.ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
