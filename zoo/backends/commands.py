@@ -15,12 +15,10 @@ FORMAT_HELP = "onnx, openvino, tflite, coreml, torch, or all (comma-separated li
 
 
 def fail(message: str) -> None:
-    """``zoo.cli.fail`` with rich markup escaped: pip extras like ``zoo[openvino]`` must print as typed."""
-    from rich.markup import escape
-
+    """``zoo.cli.fail`` (which escapes rich markup, so ``zoo[openvino]`` prints as typed)."""
     from zoo.cli import fail as cli_fail
 
-    cli_fail(escape(message))
+    cli_fail(message)
 
 
 def register(app: typer.Typer) -> None:
