@@ -128,13 +128,13 @@ def peer_label(best_pt: Path, family: str | None = None) -> str:
 def from_peer(path: Path) -> ModelSource:
     """An fdfat ``best.pt`` imported (once, cached by the file's sha256) into a zoo checkpoint."""
     from zoo.engine.checkpoint import load_checkpoint, sha256_file
-    from zoo.engine.fdfat_import import import_fdfat
+    from zoo.engine.fdfat_import import IMPORT_LAYOUT, import_fdfat
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no fdfat checkpoint there; give the path of fdfat's best.pt")
     sha = sha256_file(path)  # fdfat's file, not the import (whose card carries a date): stable across machines
-    out = cache_root() / "peers" / f"{sha[:16]}.pt"
+    out = cache_root() / "peers" / f"{sha[:16]}-layout{IMPORT_LAYOUT}.pt"
     if out.is_file():
         try:
             load_checkpoint(out).build()

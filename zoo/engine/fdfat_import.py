@@ -23,6 +23,9 @@ from zoo.architectures import VariantSpec, build_model
 
 from .checkpoint import CheckpointError, save_checkpoint
 
+#: Bumped whenever zoo's layer names change, so caches of imported checkpoints are rebuilt.
+IMPORT_LAYOUT = 2
+
 #: fdfat modules whose classes are model layers (mapped to stand-ins).
 FDFAT_MODEL_MODULES = ("fdfat.nn.model", "fdfat.nn.module", "fdfat.nn.modulecsp", "fdfat.nn.conv")
 

@@ -57,8 +57,9 @@ def default_model() -> ModelPick:
         return ModelPick(str(weights[0]), f"shipped default zoo/weights/{weights[0].name}")
     if FDFAT_LW.is_file():
         from zoo.data import cache_dir
+        from zoo.engine.fdfat_import import IMPORT_LAYOUT
 
-        out = cache_dir() / "fdfat" / "lw-relu6-affine-cls.pt"
+        out = cache_dir() / "fdfat" / f"lw-relu6-affine-cls-layout{IMPORT_LAYOUT}.pt"
         if not out.is_file():
             from zoo.engine.fdfat_import import import_fdfat
 
