@@ -14,7 +14,6 @@ import fcntl
 import os
 import platform
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -182,18 +181,12 @@ def upsert_rows(csv_path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], 
 
 
 def _atomic_write_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, str]]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(columns), lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from zoo.fileio import atomic_open
+
+    with atomic_open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(columns), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def write_table(name: str, rows: Iterable[Mapping[str, Any]], root: Path | None = None) -> Path:

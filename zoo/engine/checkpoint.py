@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch
 
 from zoo import __version__
 from zoo.architectures import FaceAlignmentNet, VariantSpec, build_model
+from zoo.fileio import atomic_write
 
 FORMAT = "zoo-checkpoint/1"
 REQUIRED_KEYS = ("arch", "config", "state_dict", "meta")
@@ -73,18 +73,7 @@ def model_card(**fields: Any) -> dict[str, Any]:
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
     """Write through a temp file in the same folder and rename: a kill never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def save_checkpoint(path: str | os.PathLike, model: FaceAlignmentNet, meta: dict[str, Any] | None = None,

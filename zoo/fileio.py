@@ -1,0 +1,36 @@
+"""Atomic file writes: checkpoints, result tables and manifests never exist half-written."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+
+@contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs) -> Iterator[IO]:
+    """Open a temp file beside ``path``; on success fsync and rename it over ``path``, on error remove it.
+
+    A kill at any moment leaves either the old file or the new one, never a mix.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **kwargs) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[IO], object], mode: str = "wb", **kwargs) -> None:
+    """``write(f)`` into ``path`` atomically (see ``atomic_open``)."""
+    with atomic_open(path, mode, **kwargs) as f:
+        write(f)
