@@ -102,3 +102,18 @@ def test_clip_frames_keep_background_and_person() -> None:
     (a, pa, ma), (b, pb, mb) = frames
     assert np.array_equal(a[:16, :16], b[:16, :16])  # a corner far from the head
     assert not np.array_equal(pa, pb) and ma["identity"] == mb["identity"]
+
+
+def test_interrupted_write_resumes_to_the_same_bytes(tmp_path: Path) -> None:
+    fresh = synth.write_dataset(tmp_path / "fresh", 6, seed=4, workers=1, negatives_fraction=0.34).parent
+    resumed = synth.write_dataset(tmp_path / "resumed", 6, seed=4, workers=1, negatives_fraction=0.34).parent
+    (resumed / "000001_meta.json").unlink()  # face 1 was being written when the run was killed
+    (resumed / "negatives" / "000000.png").unlink()  # so was a negative
+    kept = (resumed / "000000.png").stat().st_mtime_ns
+    synth.write_dataset(resumed, 6, seed=4, workers=1, negatives_fraction=0.34)
+    assert (resumed / "000000.png").stat().st_mtime_ns == kept  # finished images are not re-rendered
+    for f in sorted(fresh.rglob("*")):
+        if f.is_file() and f.suffix in (".png", ".txt", ".json") and f.name != synth.RENDER_SETTINGS:
+            assert f.read_bytes() == (resumed / f.relative_to(fresh)).read_bytes(), f.name
+    with pytest.raises(ValueError, match="other settings"):
+        synth.write_dataset(resumed, 6, seed=5, workers=1, negatives_fraction=0.34)

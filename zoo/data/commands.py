@@ -84,7 +84,10 @@ def synth_cmd(
     except ImportError as e:
         fail(f"the renderer (zoo.data.synth) cannot be imported: {e}")
     start = time.perf_counter()
-    path = write_dataset(out, images, seed, workers=workers, negatives_fraction=negatives, size=size)
+    try:
+        path = write_dataset(out, images, seed, workers=workers, negatives_fraction=negatives, size=size)
+    except ValueError as e:  # e.g. OUT was rendered with other settings
+        fail(str(e))
     took = time.perf_counter() - start
     rate = images / max(took, 1e-9)
     console.print(f"wrote {path} ({images:,} images in {took:.1f} s, {rate:.0f} images/s)", highlight=False, soft_wrap=True)

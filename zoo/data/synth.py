@@ -22,7 +22,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from zoo.data.head_mesh import head_grid
 from zoo.data.synth_negatives import render_negative
 from zoo.data.synth_render import FaceParams, render_face, render_params, sample_params
 from zoo.data.synth_texture import landmark_tex
+from zoo.fileio import atomic_write
 
 __all__ = ["RENDER_VERSION", "FaceParams", "default_dataset", "render_face", "render_params", "sample_params", "write_dataset",
            "split_of", "KINDS"]
@@ -43,6 +43,8 @@ __all__ = ["RENDER_VERSION", "FaceParams", "default_dataset", "render_face", "re
 RENDER_VERSION = 1
 SPLITS = ("train", "val", "test")
 MARKER = ".complete.json"
+#: The settings a folder was rendered with; resuming into it requires the same ones.
+RENDER_SETTINGS = ".render.json"
 #: default_dataset kinds: (images, seed, environment override for the image count)
 KINDS = {"standard": (20_000, 0, "ZOO_STANDARD_IMAGES"), "test": (2_000, 1, "ZOO_TEST_IMAGES"), "tiny": (64, 2, None)}
 
@@ -59,19 +61,28 @@ def _name(index: int, width: int) -> str:
 
 def _write_face(task: tuple[Path, int, int, int, int]) -> tuple[int, float]:
     out, seed, index, size, width = task
-    img, pts, meta = render_face(np.random.default_rng([seed, index]), size)
     stem = out / _name(index, width)
+    meta_path = stem.parent / (stem.name + "_meta.json")
+    done = meta_path.exists() and Path(str(stem) + ".png").exists() and (stem.parent / (stem.name + "_ldmks.txt")).exists()
+    if done:  # the meta is written last and atomically: the face is complete (resumed run)
+        return index, float(json.loads(meta_path.read_text())["yaw"])
+    img, pts, meta = render_face(np.random.default_rng([seed, index]), size)
     cv2.imwrite(str(stem) + ".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
     (stem.parent / (stem.name + "_ldmks.txt")).write_text("".join(f"{x:.4f} {y:.4f}\n" for x, y in pts))
-    (stem.parent / (stem.name + "_meta.json")).write_text(json.dumps(meta, separators=(",", ":")))
+    atomic_write(meta_path, lambda f: f.write(json.dumps(meta, separators=(",", ":"))), mode="w")
     return index, float(meta["yaw"])
 
 
 def _write_negative(task: tuple[Path, int, int, int, int]) -> tuple[int, float]:
     out, seed, index, size, width = task
+    path = out / "negatives" / (_name(index, width) + ".png")
+    if path.exists():  # renamed into place only once complete (resumed run)
+        return index, float("nan")
     img, _ = render_negative(np.random.default_rng([seed, index, 1]), size)
-    cv2.imwrite(str(out / "negatives" / (_name(index, width) + ".png")), cv2.cvtColor(img, cv2.COLOR_RGB2BGR),
-                [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    ok, png = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:
+        raise OSError(f"OpenCV could not encode negative {path}")
+    atomic_write(path, lambda f: f.write(png.tobytes()))
     return index, float("nan")
 
 
@@ -89,6 +100,10 @@ def write_dataset(
 ) -> Path:
     """Render ``images`` images (faces and ``negatives_fraction`` of non-faces) into ``out``; returns the YAML path.
 
+    Images already complete in ``out`` (a face's meta JSON and a negative's PNG are written last and
+    atomically) are kept, so an interrupted run resumes where it stopped; rendering is deterministic
+    per (seed, index), so a resumed set equals an uninterrupted one. Use a fresh ``out`` for a new seed.
+
     Workers are *spawned* processes (forking a process that already used OpenCV's thread pool
     can deadlock), so a script calling this with ``workers > 1`` needs the usual
     ``if __name__ == "__main__":`` guard; the ``zoo`` command has it.
@@ -101,6 +116,13 @@ def write_dataset(
         raise ValueError(f"negatives_fraction is a fraction in [0, 1), not {negatives_fraction}")
     out = Path(out).resolve()
     (out / "negatives").mkdir(parents=True, exist_ok=True)
+    settings = {"images": images, "seed": seed, "size": size, "negatives_fraction": negatives_fraction,
+                "render_version": RENDER_VERSION}
+    settings_path = out / RENDER_SETTINGS
+    if settings_path.exists() and json.loads(settings_path.read_text()) != settings:
+        raise ValueError(f"{out} holds a set rendered with other settings ({settings_path.name}); "
+                         "render into an empty folder or delete it first")
+    atomic_write(settings_path, lambda f: f.write(json.dumps(settings)), mode="w")
     n_neg = int(round(images * negatives_fraction))
     n_face = images - n_neg
     width = max(6, len(str(max(n_face, n_neg, 1) - 1)))
@@ -158,8 +180,6 @@ def default_dataset(kind: str = "standard") -> Path:
         marker = folder / MARKER
         if marker.exists():
             return folder / "dataset.yaml"
-        if folder.exists():
-            shutil.rmtree(folder)
-        path = write_dataset(folder, images, seed)
+        path = write_dataset(folder, images, seed)  # resumes a half-written folder: finished images are kept
         marker.write_text(json.dumps({"images": images, "seed": seed, "render_version": RENDER_VERSION}))
         return path
