@@ -20,12 +20,9 @@ PEER_NAMES = {"LWModel": "fdfat-lw", "LWCSPModel": "fdfat-lwcsp"}
 
 def cache_root() -> Path:
     """``zoo.data.cache_dir()`` ($ZOO_CACHE or ~/.cache/zoo)."""
-    try:
-        from zoo.data import cache_dir
+    from zoo.data import cache_dir
 
-        return cache_dir()
-    except ImportError:  # pragma: no cover - the data package always has it now
-        return Path(os.environ.get("ZOO_CACHE", Path.home() / ".cache" / "zoo")).expanduser()
+    return cache_dir()
 
 
 def shared_dir() -> Path:

@@ -18,17 +18,18 @@ def shared_dir() -> Path:
     return SHARED
 
 
+def _shared_subdir(shared_dir: Path, *parts: str) -> Path:
+    path = shared_dir.joinpath(*parts)
+    if not path.is_dir():
+        pytest.skip(f"../shared/{'/'.join(parts)} is absent")
+    return path
+
+
 @pytest.fixture(scope="session")
 def fdfat_dir(shared_dir: Path) -> Path:
-    path = shared_dir / "peers" / "fdfat"
-    if not path.is_dir():
-        pytest.skip("../shared/peers/fdfat is absent")
-    return path
+    return _shared_subdir(shared_dir, "peers", "fdfat")
 
 
 @pytest.fixture(scope="session")
 def real_dir(shared_dir: Path) -> Path:
-    path = shared_dir / "data" / "real"
-    if not path.is_dir():
-        pytest.skip("../shared/data/real is absent")
-    return path
+    return _shared_subdir(shared_dir, "data", "real")

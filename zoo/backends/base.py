@@ -13,7 +13,6 @@ import datetime as _dt
 import importlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from zoo import __version__
+from zoo.fileio import atomic_open
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "zoo-artifact/1"
@@ -161,13 +161,10 @@ def base_manifest(backend: str, precision: str, spec: Any, source: Mapping[str, 
 
 def write_manifest(folder: Path, manifest: Mapping[str, Any]) -> Path:
     """Write ``manifest.json`` atomically (temp file + rename)."""
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / MANIFEST_NAME
-    fd, tmp = tempfile.mkstemp(prefix=".manifest.", suffix=".tmp", dir=folder)
-    with os.fdopen(fd, "w") as f:
+    with atomic_open(path, "w") as f:
         json.dump(manifest, f, indent=2, default=_json_default)
         f.write("\n")
-    os.replace(tmp, path)
     return path
 
 

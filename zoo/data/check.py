@@ -8,6 +8,7 @@ the checker's version, and reused while none of them changes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -26,6 +27,7 @@ from zoo.data.formats import (
     read_annotation,
     read_meta,
 )
+from zoo.fileio import atomic_write
 
 CHECK_VERSION = 1
 
@@ -156,10 +158,5 @@ def _stamp_path(spec: DatasetSpec) -> Path | None:
 
 
 def _save_stamp(stamp: Path, counts: dict[str, int], problems: list[str]) -> None:
-    try:
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        tmp = stamp.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"counts": counts, "problems": problems}))
-        os.replace(tmp, stamp)
-    except OSError:
-        pass  # a read-only cache only costs the next check its time
+    with contextlib.suppress(OSError):  # a read-only cache only costs the next check its time
+        atomic_write(stamp, lambda f: f.write(json.dumps({"counts": counts, "problems": problems})), mode="w")

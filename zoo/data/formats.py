@@ -64,13 +64,17 @@ def pose_from_meta(meta: dict) -> tuple[float, float, float] | None:
 # --------------------------------------------------------------------------- annotation files
 
 
+def _read_annotation_text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read landmarks ({e.strerror or e}); check the file exists and is readable") from None
+
+
 def read_ldmks(path: Path) -> np.ndarray:
     """FaceSynthetics ``_ldmks.txt``: one ``x y`` per line -> [K,2] float32 (already 0-based)."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise DatasetError(f"{path}: cannot read landmarks ({e.strerror or e}); check the file exists and is readable") from None
+    text = _read_annotation_text(path)
     lines = [line.split() for line in text.splitlines() if line.strip()]
     if any(len(r) < 2 for r in lines):
         raise DatasetError(f"{path}: every line must be 'x y'; fix or regenerate the file")
@@ -84,10 +88,7 @@ def read_ldmks(path: Path) -> np.ndarray:
 def read_pts(path: Path) -> np.ndarray:
     """300-W ``.pts`` -> [K,2] float32, converted from 1-based to 0-based pixels."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise DatasetError(f"{path}: cannot read landmarks ({e.strerror or e}); check the file exists and is readable") from None
+    text = _read_annotation_text(path)
     header, brace, rest = text.partition("{")
     body, close, _ = rest.partition("}")
     if not brace or not close:

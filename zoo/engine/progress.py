@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from zoo.fileio import atomic_open
 
 #: log.csv columns that every run has; per-dataset NME and face-score columns follow when present.
 BASE_COLUMNS = ("stage", "epoch", "lr", "train_loss", "val_nme", "nme_yaw_le30", "nme_yaw_30_40", "nme_yaw_gt40")
@@ -27,13 +27,11 @@ def write_log(history: list[dict[str, Any]], path: Path) -> None:
     """Rewrite log.csv from the run's history (atomically), so a resumed run never duplicates rows."""
     extra = sorted({k for row in history for k in row} - set(BASE_COLUMNS) - set(RATE_COLUMNS))
     columns = [*BASE_COLUMNS, *extra, *RATE_COLUMNS]
-    fd, tmp = tempfile.mkstemp(prefix=".log.", suffix=".csv", dir=path.parent)
-    with os.fdopen(fd, "w", newline="") as f:
+    with atomic_open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, columns)
         writer.writeheader()
         for row in history:
             writer.writerow({c: _fmt(row.get(c, "")) for c in columns})
-    os.replace(tmp, path)
 
 
 class TrainProgress:
