@@ -13,7 +13,7 @@ from typing import Any
 
 from zoo.results import read_table
 
-TABLE_NAMES = ("latency", "accuracy", "hardware")
+TABLE_NAMES = ("choose", "latency", "accuracy", "hardware")
 BACKEND_ORDER = ("torch", "onnx", "openvino", "tflite", "coreml")
 PRECISION_ORDER = ("fp32", "fp16", "int8")
 
@@ -186,7 +186,15 @@ def hardware_table(root: Path | None = None) -> str:
                       *_md(head, body, ["l", *("l" for _ in hosts)])])
 
 
-RENDERERS = {"latency": latency_table, "accuracy": accuracy_table, "hardware": hardware_table}
+def choose_table(root: Path | None = None) -> str:
+    """Which model for which latency budget: shipped checkpoints and fdfat's peers (rendered by bench/choose.py,
+    which reuses this module's helpers and so is imported only here)."""
+    from bench.choose import choose_table as render
+
+    return render(root)
+
+
+RENDERERS = {"choose": choose_table, "latency": latency_table, "accuracy": accuracy_table, "hardware": hardware_table}
 
 
 def replace_section(text: str, name: str, body: str) -> str:

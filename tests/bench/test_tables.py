@@ -13,6 +13,9 @@ README = """# fixture
 
 intro text stays
 
+<!-- zoo:table:choose -->
+<!-- /zoo:table:choose -->
+
 <!-- zoo:table:latency -->
 old latency
 <!-- /zoo:table:latency -->
