@@ -141,6 +141,9 @@ def test_init_runs_step2_alone(tmp_path: Path) -> None:
     lm = load_checkpoint(tmp_path / "lm" / "best.pt").state_dict
     s2 = load_checkpoint(tmp_path / "s2" / "best.pt").state_dict
     assert all(torch.equal(v, s2[k]) for k, v in lm.items() if k.startswith(("trunk", "pyramid", "landmark_head")))
+    card = load_checkpoint(tmp_path / "s2" / "best.pt").meta
+    assert card["init"]["checkpoint"] == "best.pt" and card["init"]["meta"]["epochs"]["landmarks"] == 1
+    assert card["metrics"]["val_nme"] == result["nme_before_step2"]["val_nme"]  # not empty although step 1 was skipped
 
 
 def _free_port() -> int:

@@ -95,6 +95,7 @@ class Trainer:
         self.channels_last = cfg.channels_last and self.device.type == "cpu"
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        self.init_card: dict[str, Any] | None = None
         if cfg.init and not resume:
             self._load_init(cfg.init)
         self.data = data or build_data(cfg.data, self.spec.input_size, self.spec.num_points, self.spec.affine, cfg.seed,
@@ -122,6 +123,9 @@ class Trainer:
         if not any(k.startswith("landmark_head") for k in usable):
             raise TrainingError(f"--init {path}: its landmark network ({ck.arch}) does not fit {self.spec.name}")
         self.model.load_state_dict(usable, strict=False)
+        # the card of a run that starts from other weights names them and carries their card: a face-score
+        # step or a fine-tune alone would otherwise hide how the landmark network was trained
+        self.init_card = {"checkpoint": Path(path).name, "sha256": ck.sha256, "arch": ck.arch, "meta": ck.meta}
 
     def _load_resume(self) -> None:
         raw = load_checkpoint_dict(self.out / "last.pt")
@@ -129,6 +133,7 @@ class Trainer:
             raise TrainingError(f"{self.out / 'last.pt'} holds no training state to resume from")
         self.model.load_state_dict(raw["state_dict"])
         self.state = raw["extra"]
+        self.init_card = raw.get("meta", {}).get("init")
 
     def _stages(self) -> list[Stage]:
         m, cfg = self.model, self.cfg
@@ -367,6 +372,11 @@ class Trainer:
         rows = [r for r in self.state["history"] if r["stage"] == 1]
         best = min(rows, key=lambda r: r["val_nme"]) if rows else {}
         metrics = {k: v for k, v in best.items() if k.startswith(("val_nme", "nme_"))}
+        if not rows and self.init_card is not None:
+            # step 2 alone: the frozen landmark network scores what its --init checkpoint scored (extra sets
+            # included); val NME is the one measured here before step 2
+            metrics = {k: v for k, v in self.init_card["meta"].get("metrics", {}).items() if k.startswith(("val_nme", "nme_"))}
+            metrics.update({k: v for k, v in self.state.get("nme_before_step2", {}).items() if k.startswith(("val_nme", "nme_"))})
         if stage.index == 2 and self.state["history"]:
             metrics.update({k: v for k, v in self.state["history"][-1].items() if k.startswith("face_acc")})
         info = dict(self.data.info)
@@ -374,7 +384,7 @@ class Trainer:
         return {"training_data": info, "recipe": self.cfg.to_dict(), "stage": stage.index,
                 "epochs": {"landmarks": len(rows), "face": sum(r["stage"] == 2 for r in self.state["history"])},
                 "training_time_s": round(self.state["time_s"], 1), "hardware": hardware(self.device, self.dist.world_size),
-                "metrics": metrics}
+                "metrics": metrics, **({"init": self.init_card} if self.init_card is not None else {})}
 
     def _save(self, stage: Stage, val_model: nn.Module, improved: bool) -> None:
         if self.main:
