@@ -165,6 +165,23 @@ def _fmt(v: Any, digits: int = 2) -> str:
     return f"{v:.{digits}f}" if isinstance(v, (int, float)) else "n/a"
 
 
+def _lineage(meta: dict[str, Any]) -> list[str]:
+    """One line per ``--init`` ancestor, so a face-score step or a fine-tune shows where its weights were trained."""
+    lines, total, node = [], meta.get("training_time_s"), meta.get("init")
+    while isinstance(node, dict):
+        m = node.get("meta") or {}
+        ep, r, t = m.get("epochs") or {}, m.get("recipe") or {}, m.get("training_time_s")
+        lines.append(f"- initialised from `{node.get('checkpoint')}` ({node.get('arch')}, sha256 "
+                     f"{str(node.get('sha256'))[:12]}): epochs landmarks {ep.get('landmarks', 'n/a')} / face "
+                     f"{ep.get('face', 'n/a')}, lr {r.get('lr', 'n/a')}, {_fmt(t, 0)} s")
+        total = total + t if isinstance(total, (int, float)) and isinstance(t, (int, float)) else total
+        node = m.get("init")
+    if lines:
+        lines.append(f"- total training time including the runs above: {_fmt(total, 0)} s "
+                     f"({_fmt(total / 3600 if isinstance(total, (int, float)) else None)} h)")
+    return lines
+
+
 def render_card(ckpt: Checkpoint, size: int) -> str:
     """The card's Markdown; deterministic, so regenerating it from the same file gives the same text."""
     from zoo.architectures.summary import count_flops
@@ -199,6 +216,7 @@ def render_card(ckpt: Checkpoint, size: int) -> str:
         f"{hw.get('cores', 'n/a')} cores, device {hw.get('device', 'n/a')}, {hw.get('threads', 'n/a')} thread(s), "
         f"torch {hw.get('torch', 'n/a')}",
     ]
+    lines += _lineage(meta)
     if "source" in extra:
         lines.append(f"- shipped {extra.get('shipped', 'n/a')} from `{extra['source']}` "
                      f"(sha256 {str(extra.get('source_sha256'))[:12]})")
