@@ -76,8 +76,9 @@ def latency_table(root: Path | None = None) -> str:
     if not rows:
         return "*No latency rows yet: run `nox -s bench`.*"
     lines = ["p50 latency in ms of one `Runtime.run` on a preprocessed batch of 1 (model inference only: no crop, "
-             "resize, normalisation or decoding), from `results/latency.csv`. Our variants use random-init weights "
-             "(latency does not depend on weights); *(fdfat)* rows are fdfat's published checkpoints measured in the "
+             "resize, normalisation or decoding), from `results/latency.csv`. A variant with shipped weights "
+             "(`zoo/weights/`) is measured with them, the others with random-init weights (fp32 latency does not "
+             "depend on weights); *(fdfat)* rows are fdfat's published checkpoints measured in the "
              "same round-robin run."]
     for host in sorted({r["host"] for r in rows}):
         hr = [r for r in rows if r["host"] == host]
