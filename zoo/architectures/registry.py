@@ -104,7 +104,7 @@ VARIANTS: tuple[str, ...] = (
     "lw-relu6-w0.5-affine-cls", "lwcsp-silu-w0.75-affine-cls",
     # larger input
     "lw-relu6-112", "lw-relu6-128", "lwcsp-silu-112", "lwcsp-silu-128",
-    "lw-relu6-w0.5-112", "lwcsp-silu-112-affine", "lwcsp-silu-112-affine-cls",
+    "lw-relu6-w0.5-112", "lw-relu6-112-affine", "lw-relu6-112-affine-cls", "lwcsp-silu-112-affine", "lwcsp-silu-112-affine-cls",
     # auxiliary pose head
     "lw-relu6-affine-cls-pose", "lwcsp-silu-affine-cls-pose",
 )
