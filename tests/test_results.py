@@ -22,6 +22,12 @@ def test_upsert_replaces_same_key_and_keeps_others(tmp_path: Path) -> None:
     assert {str(r["threads"]): float(r["v"]) for r in rows} == {"1": 9.5, "2": 2.0}
 
 
+def test_one_write_with_a_repeated_key_keeps_its_last_row(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    upsert_rows(path, [{"name": "a", "threads": 1, "v": 1.0}, {"name": "a", "threads": 1, "v": 3.0}], KEY)
+    assert [float(r["v"]) for r in read_csv(path)] == [3.0]
+
+
 def test_upsert_is_atomic_when_the_write_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "t.csv"
     upsert_rows(path, [{"name": "a", "threads": 1}], KEY)

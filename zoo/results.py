@@ -170,8 +170,10 @@ def upsert_rows(csv_path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], 
             for c in [*old_columns, *(k for r in rows for k in r)]:
                 if c not in order:
                     order.append(c)
-            new = [{c: _cell(r.get(c)) for c in order} for r in rows]
-            new_keys = {tuple(r[k] for k in key_columns) for r in new}
+            # within one write the last row of a key wins too, so one run never leaves two rows under a key
+            latest = {tuple(_cell(r.get(k)) for k in key_columns): r for r in rows}
+            new = [{c: _cell(r.get(c)) for c in order} for r in latest.values()]
+            new_keys = set(latest)
             kept = [{c: r.get(c, "") or "" for c in order} for r in old_rows
                     if tuple(r.get(k, "") for k in key_columns) not in new_keys]
             _atomic_write_csv(path, order, kept + new)
