@@ -172,8 +172,8 @@ def _lineage(meta: dict[str, Any]) -> list[str]:
         m = node.get("meta") or {}
         ep, r, t = m.get("epochs") or {}, m.get("recipe") or {}, m.get("training_time_s")
         lines.append(f"- initialised from `{node.get('checkpoint')}` ({node.get('arch')}, sha256 "
-                     f"{str(node.get('sha256'))[:12]}): epochs landmarks {ep.get('landmarks', 'n/a')} / face "
-                     f"{ep.get('face', 'n/a')}, lr {r.get('lr', 'n/a')}, {_fmt(t, 0)} s")
+                     f"{str(node.get('sha256'))[:12]}), saved after landmark epoch {ep.get('landmarks', 'n/a')} / face epoch "
+                     f"{ep.get('face', 'n/a')} of its run, lr {r.get('lr', 'n/a')}, {_fmt(t, 0)} s of training to then")
         total = total + t if isinstance(total, (int, float)) and isinstance(t, (int, float)) else total
         node = m.get("init")
     if lines:
@@ -220,7 +220,7 @@ def render_card(ckpt: Checkpoint, size: int) -> str:
     if "source" in extra:
         lines.append(f"- shipped {extra.get('shipped', 'n/a')} from `{extra['source']}` "
                      f"(sha256 {str(extra.get('source_sha256'))[:12]})")
-    if "best_epoch" in extra:
+    if extra.get("best_epoch") is not None:
         lines.append(f"- run log: best landmark epoch {extra['best_epoch']} of {sum((extra.get('epochs') or {}).values())} "
                      f"epochs, {_fmt(extra.get('training_time_s'), 0)} s, mean {_fmt(extra.get('mean_img_s'), 0)} img/s")
     lines += ["", f"## Accuracy (NME, % of inter-ocular distance; validation split of {data_name or 'the training data'})", "",
