@@ -37,7 +37,9 @@ def _curves(plt, rows: list[dict[str, Any]], face: list[dict[str, Any]], path: P
         ys = [r.get(key, math.nan) for r in rows]
         if any(not math.isnan(y) for y in ys):
             axes[1].plot(x, ys, label=key.replace("nme_", ""), lw=2 if key == "val_nme" else 1)
-    axes[1].set(title="NME (% inter-ocular)", xlabel="epoch")
+    # log scale: the yaw bins differ by 5x (near-profile faces shrink the inter-ocular distance), and the
+    # frontal bin's late gains would be flat on a linear axis
+    axes[1].set(title="NME (% inter-ocular, log)", xlabel="epoch", yscale="log")
     if axes[1].lines:
         axes[1].legend(fontsize=7)
     axes[2].plot(x, [r["lr"] for r in rows], label="step 1")
