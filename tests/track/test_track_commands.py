@@ -79,3 +79,23 @@ def test_demo_writes_video_json_and_summary(tmp_path: Path, fdfat_dir: Path):
     assert validate_file(tmp_path / "tracks.jsonl") == 30
     assert (tmp_path / "annotated.mp4").stat().st_size > 10_000 and (tmp_path / "frame.png").is_file()
     assert "NME vs ground truth" in result.output
+
+
+def test_track_bench_rows_name_the_weights_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A row says which file ran, so shipped weights and an import of the same variant stay apart."""
+    import torch
+
+    from zoo.architectures import create_model
+    from zoo.engine.checkpoint import save_checkpoint
+    from zoo.results import read_table
+
+    torch.manual_seed(0)
+    ckpt = tmp_path / "mine-lw.pt"
+    save_checkpoint(ckpt, create_model("lw-relu6-w0.5-affine-cls").eval(), {})
+    monkeypatch.setenv("ZOO_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path / "cache"))
+    result = runner.invoke(app, ["track-bench", "--model", str(ckpt), "--backend", "torch", "--scenario", "fast_motion",
+                                 "--frames", "10", "--photos", "0", "--renderer", "flat"])
+    assert result.exit_code == 0, result.output
+    rows = read_table("tracking", tmp_path / "results")
+    assert [r["model"] for r in rows] == ["mine-lw.pt"] and rows[0]["variant"] == "lw-relu6-w0.5-affine-cls"

@@ -149,6 +149,8 @@ def track_bench(
                                       threads=threads, config=TrackerConfig(filter=filter_name),
                                       progress=lambda what, _: status.update(what), renderer=renderer,
                                       photos=photos)
+    for row in rows:  # which weights: the variant name alone cannot tell shipped weights from fdfat's import
+        row["model"] = "oracle" if oracle else Path(str(pick.spec)).name
     console.print(rows_table(rows))
     if write:
         console.print(f"wrote {write_rows(rows)}", highlight=False)
