@@ -79,7 +79,8 @@ def list_cmd(dest: Annotated[Path, typer.Option(help="Weights folder.")] = WEIGH
                       highlight=False, soft_wrap=True)
         return
     table = Table(title=f"shipped weights in {dest}")
-    for col in ("", "file", "variant"):
+    table.add_column("", no_wrap=True, min_width=1)  # the DEFAULT mark: never squeezed away on a narrow terminal
+    for col in ("file", "variant"):
         table.add_column(col, no_wrap=True)
     for col in ("KB", "val NME", "yaw <= 30", "yaw 30-40", "yaw > 40"):
         table.add_column(col, justify="right", no_wrap=True)
@@ -87,5 +88,5 @@ def list_cmd(dest: Annotated[Path, typer.Option(help="Weights folder.")] = WEIGH
         nmes = [row["metrics"].get(key) for _, key in YAW_BINS]
         table.add_row("*" if row["default"] else "", row["file"], row["variant"], f"{row['size_kb']:.0f}",
                       *(f"{v:.2f}" if isinstance(v, (int, float)) else "-" for v in nmes))
-    Console(width=max(console.width, 110)).print(table)
+    Console(width=max(console.width, 130)).print(table)
     console.print("NME: % of inter-ocular distance on the training data's validation split (synthetic); * = DEFAULT.")
