@@ -159,5 +159,6 @@ def test_card_traces_init_lineage(tmp_path: Path) -> None:
     model = create_model(VARIANT).eval()
     save_checkpoint(tmp_path / "s2.pt", model, meta)
     text = ship(tmp_path / "s2.pt", tmp_path / "weights").card.read_text()
-    assert "initialised from `best.pt` (lw-relu6-affine, sha256 abababababab), saved after landmark epoch 24 / face epoch 0" in text
+    assert ("initialised from `best.pt` (lw-relu6-affine, sha256 abababababab), saved after landmark epoch 24 / "
+            "face epoch 0") in text
     assert "total training time including the runs above: 3612 s" in text
