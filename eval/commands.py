@@ -35,6 +35,8 @@ def evaluate_cmd(
                                                 "warp: the protocol of ../shared/data/real's reference figures).")] = "zoo",
     out: Annotated[Path | None, typer.Option(help="Results folder (default: the checkout's results/).")] = None,
     record: Annotated[bool, typer.Option(help="Upsert the row into results/accuracy.csv.")] = True,
+    parts: Annotated[bool, typer.Option("--parts", help="Also print NME by face part and the offset all faces share "
+                                                       "(a landmark-definition mismatch rather than scatter).")] = False,
 ) -> None:
     """Crop every face with the deterministic inference crop (1.5x landmark box, centred), run the model and
     report NME (% inter-ocular, points 36/45) overall and by |yaw| <=30 / 30-40 / >40, AUC and FR at 10%."""
@@ -73,7 +75,8 @@ def evaluate_cmd(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("evaluating", total=len(faces))
-        result = evaluate(faces, runner.run, runner.input_size, batch, resample, advance=lambda n: progress.advance(task, n))
+        result = evaluate(faces, runner.run, runner.input_size, batch, resample, advance=lambda n: progress.advance(task, n),
+                          keep_predictions=parts)
     summary = summarize(result.nme, result.yaw)
 
     t = Table(title=f"{runner.label} / {label} {split_label} ({result.points} points, yaw from {result.yaw_source})")
@@ -83,6 +86,8 @@ def evaluate_cmd(
             for b in ("le30", "30_40", "gt40")]
     t.add_row(str(summary.faces), f"{summary.nme:.3f}", *cell, f"{summary.auc10:.4f}", f"{100 * summary.fr10:.2f}")
     console.print(t)
+    if parts:
+        _print_parts(console, result, faces)
 
     base = out or results_dir()
     protocol = "" if resample == "zoo" else f"-{resample}"
@@ -103,6 +108,23 @@ def evaluate_cmd(
     if resample != "zoo":
         row["dataset"] = f"{label}@{resample}"  # a different protocol is a different row, not a replacement
     console.print(f"upserted into {write_table('accuracy', [row], out)}")
+
+
+def _print_parts(console, result, faces) -> None:  # noqa: ANN001 - rich console, EvalResult, samples
+    import numpy as np
+    from rich.table import Table
+
+    from eval.metrics import part_errors
+
+    k = result.points
+    r = part_errors(np.stack([p[:k] for p in result.predictions]),
+                    np.stack([np.asarray(f.landmarks, dtype=np.float64)[:k] for f in faces]))
+    t = Table(title="NME by part (% inter-ocular) and the offset every face shares")
+    for col in (*r.parts, "offset x, y", "NME without it"):
+        t.add_column(col, justify="right")
+    t.add_row(*(f"{v:.2f}" for v in r.parts.values()), f"{r.offset[0]:+.2f}, {r.offset[1]:+.2f}", f"{r.nme_without_offset:.2f}")
+    console.print(t)
+    console.print("offset: mean error in each face's frame (x along the outer eye corners 36->45, y across)")
 
 
 def register(app: typer.Typer) -> None:

@@ -100,3 +100,40 @@ def summarize(nme: np.ndarray, yaw: np.ndarray | None = None) -> Summary:
                 by_yaw[name] = float(nme[mask].mean())
     auc, fr = auc_fr(nme)
     return Summary(len(nme), float(nme.mean()) if len(nme) else float("nan"), by_yaw, counts, auc, fr)
+
+
+@dataclass
+class PartErrors:
+    """Where the error sits: NME by face part, and the mean offset that every face shares.
+
+    A model trained on renders can be off on real photos in two ways that need different fixes: a
+    scatter (realism) or one offset that all faces share (where the renderer puts a landmark is not
+    where annotators do). ``offset`` is the mean error in the face's own frame (x along the outer
+    eye corners 36->45, y perpendicular), in % inter-ocular; ``nme_without_offset`` is what removing it
+    alone would leave.
+    """
+
+    parts: dict[str, float]
+    offset: tuple[float, float]
+    nme: float
+    nme_without_offset: float
+
+
+def part_errors(pred: np.ndarray, gt: np.ndarray, num_points: int | None = None) -> PartErrors:
+    """Per-part NME and the shared offset over faces ``pred``/``gt`` [N,K,2] (pixels), first ``num_points``."""
+    from zoo.landmarks import PARTS
+
+    pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
+    k = num_points or min(pred.shape[1], gt.shape[1])
+    a, b = OUTER_EYE_CORNERS
+    axis = gt[:, b] - gt[:, a]
+    iod = np.linalg.norm(axis, axis=-1)
+    ux = axis / iod[:, None]
+    uy = np.stack([-ux[:, 1], ux[:, 0]], axis=-1)
+    err = pred[:, :k] - gt[:, :k]
+    local = np.stack([(err * ux[:, None]).sum(-1), (err * uy[:, None]).sum(-1)], axis=-1) / iod[:, None, None] * 100.0
+    dist = np.linalg.norm(local, axis=-1)  # [N,k] % inter-ocular
+    offset = local.mean(axis=(0, 1))
+    parts = {name: float(dist[:, lo:min(hi, k)].mean()) for name, (lo, hi) in PARTS.items() if lo < k}
+    return PartErrors(parts, (float(offset[0]), float(offset[1])), float(dist.mean()),
+                      float(np.linalg.norm(local - offset, axis=-1).mean()))

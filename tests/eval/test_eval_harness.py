@@ -61,3 +61,19 @@ def test_reproduces_fdfat_figures_on_dlib_examples(real_dir: Path, fdfat_dir: Pa
     result = evaluate(samples, run, 96, resample="plain")
     assert len(result.faces) == 18 and result.points == 68 and result.yaw_source == "pnp"
     assert summarize(result.nme, result.yaw).nme == pytest.approx(expected, abs=0.006)
+
+
+def test_eval_parts_prints_nme_by_part_and_the_shared_offset(real_dir: Path) -> None:
+    """``zoo eval --parts`` on the 18 dlib-examples photos with the shipped default's variant."""
+    from typer.testing import CliRunner
+
+    from zoo.cli import app
+
+    result = CliRunner().invoke(app, ["eval", "--dataset", str(real_dir / "dlib-examples" / "faces.yaml"), "--variant",
+                                      "lw-relu6-affine-cls", "--backend", "torch", "--parts", "--no-record"],
+                                terminal_width=200)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "NME by part" in text and "offset x, y" in text and "not recorded" in text
+    for part in ("jaw", "brows", "nose", "eyes", "mouth"):
+        assert part in text

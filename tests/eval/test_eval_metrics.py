@@ -62,3 +62,20 @@ def test_summarize_by_yaw() -> None:
     row = s.to_row()
     assert row["images"] == 4 and row["fr10"] == 0.25 and row["nme_yaw_gt40"] == 20.0
     assert summarize(np.array([1.0]), np.array([0.0])).to_row()["nme_yaw_gt40"] is None
+
+
+def test_part_errors_find_a_shared_offset_in_the_face_frame() -> None:
+    from eval.metrics import part_errors
+
+    rng = np.random.default_rng(0)
+    gt = rng.uniform(0, 100, (5, 68, 2))
+    gt[:, 36], gt[:, 45] = (10.0, 50.0), (50.0, 50.0)  # eye line along +x, inter-ocular 40 px
+    gt[2, 36], gt[2, 45] = (50.0, 10.0), (50.0, 50.0)  # one face turned 90 degrees: its frame's x is image +y
+    pred = gt.copy()
+    pred[[0, 1, 3, 4]] += (-2.0, 0.0)  # 5% inter-ocular against the eye line on every face ...
+    pred[2] += (0.0, -2.0)  # ... which for the turned face is image -y
+    pred[:, 48:68] += rng.normal(0, 0.01, (5, 20, 2))  # mouth: a hair of extra scatter
+    r = part_errors(pred, gt)
+    assert r.offset[0] == pytest.approx(-5.0, abs=0.01) and r.offset[1] == pytest.approx(0.0, abs=0.01)
+    assert r.nme == pytest.approx(5.0, abs=0.05) and r.nme_without_offset < 0.05
+    assert set(r.parts) == {"jaw", "brows", "nose", "eyes", "mouth"} and r.parts["jaw"] == pytest.approx(5.0)
