@@ -214,3 +214,16 @@ def test_resolution_cap_keeps_points_on_content(tmp_path: Path, monkeypatch: pyt
     if cache is not None:
         plain = LandmarkDataset(samples, S, affine=True, photometric_aug=False, max_side=300)
         assert torch.equal(plain[(1, 0)]["image"], capped[(1, 0)]["image"])
+
+
+def test_resolution_cap_keeps_the_crop_where_the_full_image_puts_it(tmp_path: Path) -> None:
+    """A stored (INTER_AREA-shrunk) image is mapped with resize's half-pixel centres: its crop matches the full one's."""
+    pts = face_points(size=800)
+    image = np.zeros((800, 800, 3), np.uint8)
+    cv2.circle(image, (400, 400), 60, (255, 255, 255), -1, lineType=cv2.LINE_AA)
+    write_fs(tmp_path / "big", "big", pts, image)
+    samples = read_facesynthetics(tmp_path / "big")
+    full = LandmarkDataset(samples, 160, train=False, photometric_aug=False)
+    capped = LandmarkDataset(samples, 160, train=False, photometric_aug=False, max_side=100)  # 8x smaller
+    a, b = bright_centre(full[0]["image"]), bright_centre(capped[0]["image"])
+    assert np.linalg.norm(a - b) < 0.1, (a, b)  # mapping stored pixel j to j/scale would shift it ~0.7 crop px

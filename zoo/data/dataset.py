@@ -89,6 +89,16 @@ def warp(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     return cv2.warpAffine(sub, m[:2], (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
+def stored_to_original(scale: float) -> np.ndarray:
+    """3x3 map from a ``cv2.resize``-shrunk image's pixels to the original's.
+
+    resize centres pixels half a pixel in: stored pixel j shows original (j + 0.5) / scale - 0.5, not
+    j / scale, which would shift every crop of a capped image by half a stored pixel against its labels.
+    """
+    c = 0.5 / scale - 0.5
+    return np.array([[1 / scale, 0, c], [0, 1 / scale, c], [0, 0, 1]], dtype=np.float64)
+
+
 def crop_and_resize(image: np.ndarray, box: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """(crop [size,size,C], 2x3 image->crop matrix). Points map as ``pts @ M[:, :2].T + M[:, 2]``."""
     m = box_matrix(box, size)
@@ -226,7 +236,7 @@ class LandmarkDataset(torch.utils.data.Dataset):
             if self.flip and rng.random() < 0.5:
                 m = flip_matrix(size) @ m
                 flipped = True
-        stored = m if scale == 1.0 else m @ np.diag([1 / scale, 1 / scale, 1.0])  # the image may be stored smaller
+        stored = m if scale == 1.0 else m @ stored_to_original(scale)  # the image may be stored smaller
         crop = cv2.cvtColor(warp(image, stored, size), cv2.COLOR_BGR2RGB)
         if rng is not None and self.photometric_aug:
             if self._aug is None:
