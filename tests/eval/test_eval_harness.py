@@ -63,14 +63,15 @@ def test_reproduces_fdfat_figures_on_dlib_examples(real_dir: Path, fdfat_dir: Pa
     assert summarize(result.nme, result.yaw).nme == pytest.approx(expected, abs=0.006)
 
 
-def test_eval_parts_prints_nme_by_part_and_the_shared_offset(real_dir: Path) -> None:
+def test_eval_parts_prints_nme_by_part_and_the_shared_offset(real_dir: Path, tmp_path: Path) -> None:
     """``zoo eval --parts`` on the 18 dlib-examples photos with the shipped default's variant."""
     from typer.testing import CliRunner
 
     from zoo.cli import app
 
     result = CliRunner().invoke(app, ["eval", "--dataset", str(real_dir / "dlib-examples" / "faces.yaml"), "--variant",
-                                      "lw-relu6-affine-cls", "--backend", "torch", "--parts", "--no-record"],
+                                      "lw-relu6-affine-cls", "--backend", "torch", "--parts", "--no-record",
+                                      "--out", str(tmp_path)],
                                 terminal_width=200)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
