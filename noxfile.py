@@ -80,8 +80,8 @@ def bench(session: nox.Session) -> None:
 
 #: (backend, precision) pairs every model is scored on, so conversion losses show as NME differences. CoreML is
 #: left out on purpose: coremltools converts on Linux, but only macOS can run the converted model.
-PARITY = [("torch", "fp32"), ("onnx", "fp32"), ("onnx", "int8"), ("openvino", "fp32"), ("openvino", "int8"),
-          ("tflite", "fp32"), ("tflite", "int8")]
+PARITY = [("torch", "fp32"), ("onnx", "fp32"), ("onnx", "fp16"), ("onnx", "int8"), ("openvino", "fp32"),
+          ("openvino", "fp16"), ("openvino", "int8"), ("tflite", "fp32"), ("tflite", "fp16"), ("tflite", "int8")]
 PEERS = ("fdfat-lw", "fdfat-lwcsp")
 #: The real-photo check sets under ../shared/data/real (each a faces.yaml).
 REAL_SETS = ("lfpw-train", "dlib-examples")

@@ -47,7 +47,7 @@ def test_eval_jobs_cover_shipped_and_peers_on_every_backend_but_coreml(noxfile, 
     assert all(job[:2] == ["zoo", "eval"] for job in jobs)
     assert not any("coreml" in job for job in jobs)
     parity = set(noxfile.PARITY)
-    assert len(parity) == 7 and {b for b, _ in parity} == {"torch", "onnx", "openvino", "tflite"}
+    assert len(parity) == 10 and {b for b, _ in parity} == {"torch", "onnx", "openvino", "tflite"}
     lw = ["--checkpoint", str(checkout / "zoo" / "weights" / "lw-relu6-affine-cls.pt")]
     for model in (lw, ["--peer", "fdfat-lw"], ["--peer", "fdfat-lwcsp"]):
         assert _pairs(jobs, model, "synth") == parity
@@ -56,12 +56,12 @@ def test_eval_jobs_cover_shipped_and_peers_on_every_backend_but_coreml(noxfile, 
     assert _pairs(jobs, ["--peer", "fdfat-lw"], "lfpw-train/faces.yaml") == parity  # the peers' behaviour is kept
     plain = [job for job in jobs if "--resample" in job]
     assert len(plain) == 4 * 2 and all(job[job.index("--resample") + 1] == "plain" for job in plain)
-    assert len(jobs) == 2 * ((1 + 7) + (1 + 1) + 7) + 2 * ((1 + 1) + (1 + 1) + 7)  # peers, shipped: real + synth
+    assert len(jobs) == 2 * ((1 + 10) + (1 + 1) + 10) + 2 * ((1 + 1) + (1 + 1) + 10)  # peers, shipped: real + synth
 
 
 def test_eval_jobs_only_filters_and_peers_need_shared(noxfile, checkout: Path) -> None:
     synth_shipped = noxfile.eval_jobs(checkout, ["shipped", "synth"])
-    assert len(synth_shipped) == 2 * 7 and all("--checkpoint" in job and "synth" in job for job in synth_shipped)
+    assert len(synth_shipped) == 2 * 10 and all("--checkpoint" in job and "synth" in job for job in synth_shipped)
     assert len(noxfile.eval_jobs(checkout, ["peers", "shipped"])) == len(noxfile.eval_jobs(checkout))
     assert all("--peer" in job for job in noxfile.eval_jobs(checkout, ["peers"]))
     with pytest.raises(ValueError, match="unknown --only tag"):

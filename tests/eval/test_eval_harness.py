@@ -78,3 +78,26 @@ def test_eval_parts_prints_nme_by_part_and_the_shared_offset(real_dir: Path, tmp
     assert "NME by part" in text and "offset x, y" in text and "not recorded" in text
     for part in ("jaw", "brows", "nose", "eyes", "mouth"):
         assert part in text
+
+
+def test_runner_scores_an_export_past_the_parity_limit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """zoo eval measures what a conversion costs, so it asks for the artifact with allow_drift; a backend failure
+    is a one-line RunnerError, not a traceback."""
+    import bench.artifacts
+    from eval.runner import RunnerError, open_runner
+    from zoo.architectures import create_model
+    from zoo.backends.base import BackendError
+    from zoo.engine.checkpoint import save_checkpoint
+
+    ckpt = tmp_path / "m.pt"
+    save_checkpoint(ckpt, create_model("lw-relu6-w0.5-affine-cls").eval(), {})
+    seen = {}
+
+    def fake_ensure(source, backend, precision, allow_drift=False, force=False):  # noqa: ANN001, ANN202
+        seen["allow_drift"] = allow_drift
+        raise BackendError("onnx fp16 export failed\nsecond line")
+
+    monkeypatch.setattr(bench.artifacts, "ensure_artifact", fake_ensure)
+    with pytest.raises(RunnerError, match=r"^onnx fp16 export failed$"):
+        open_runner(checkpoint=ckpt, backend="onnx", precision="fp16")
+    assert seen["allow_drift"] is True
