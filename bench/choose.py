@@ -11,14 +11,15 @@ latency does not depend on the weights, and the table says which rows fell back.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.tables import REFERENCE, _fmt_ms, _latency_rows, _md, _num, fastest_cell, reference_ms
+from zoo.fileio import sha256_file
 from zoo.results import SELECTION_DATASET, SELECTION_SPLIT, read_table
+from zoo.shipped import WEIGHTS_DIR, default_name
 
 #: Budgets (ms, ORT fp32 1 thread) the generated sentences answer.
 BUDGETS_MS = (0.75, 1.5, 3.0)
@@ -31,30 +32,15 @@ FALLBACK = "†"
 PLACEHOLDER = "*No shipped or fdfat model has synth test accuracy rows yet: run `nox -s eval` and `nox -s bench`.*"
 
 
-def default_weights_dir() -> Path:
-    """The package's ``zoo/weights`` folder (shipped checkpoints and the DEFAULT file)."""
-    import zoo
-
-    return Path(zoo.__file__).parent / "weights"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()  # zoo.engine.checkpoint.sha256_file would import torch: tables must stay quick
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def shipped(weights: Path) -> dict[str, str]:
     """sha256 -> variant name (file stem) of every ``*.pt`` in ``weights``; {} when there is none."""
-    return {_sha256(p): p.stem for p in sorted(Path(weights).glob("*.pt"))}
+    return {sha256_file(p): p.stem for p in sorted(Path(weights).glob("*.pt"))}
 
 
 def default_variant(weights: Path) -> str | None:
-    """The variant ``zoo/weights/DEFAULT`` names (None without the file)."""
-    path = Path(weights) / "DEFAULT"
-    return (path.read_text().strip() or None) if path.is_file() else None
+    """The variant (file stem) of the checkpoint ``weights/DEFAULT`` names; the file holds a file name."""
+    name = default_name(weights)
+    return Path(name).stem if name else None
 
 
 @dataclass
@@ -171,7 +157,7 @@ def _table(rows: Sequence[Choice], ratio: bool) -> list[str]:
 
 def choose_table(root: Path | None = None, weights: Path | None = None) -> str:
     """Per host: the models sorted by ORT fp32 1-thread p50, Pareto rows starred, then one sentence per budget."""
-    weights = default_weights_dir() if weights is None else Path(weights)
+    weights = WEIGHTS_DIR if weights is None else Path(weights)
     ships = shipped(weights)
     rows = choices(read_table("accuracy", root), ships, default_variant(weights))
     if not rows:

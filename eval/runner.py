@@ -28,11 +28,11 @@ class Runner:
 
 def shipped_weights(variant: str) -> Path:
     """``zoo/weights/<variant>.pt``: a registered variant means its shipped trained weights."""
-    import zoo
+    from zoo.shipped import WEIGHTS_DIR, weights_for
 
-    path = Path(zoo.__file__).parent / "weights" / f"{variant}.pt"
-    if not path.is_file():
-        have = sorted(p.stem for p in path.parent.glob("*.pt"))
+    path = weights_for(variant)
+    if path is None:
+        have = sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt"))
         raise RunnerError(f"variant {variant!r} has no shipped weights (zoo/weights has: {', '.join(have) or 'none'}); "
                           "give --checkpoint PATH for trained weights")
     return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -34,3 +35,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO], object], mode: s
     """``write(f)`` into ``path`` atomically (see ``atomic_open``)."""
     with atomic_open(path, mode, **kwargs) as f:
         write(f)
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks (checkpoints, artifacts and results rows are keyed by it)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

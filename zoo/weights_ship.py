@@ -24,9 +24,8 @@ import torch
 
 from zoo.engine.checkpoint import FORMAT, Checkpoint, CheckpointError, load_checkpoint, load_checkpoint_dict, sha256_file
 from zoo.fileio import atomic_write
+from zoo.shipped import DEFAULT_MARKER, WEIGHTS_DIR, default_name
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-DEFAULT_MARKER = "DEFAULT"
 #: Shipped files stay below this so the wheel stays small (every registered variant fits).
 MAX_BYTES = 3_000_000
 SHIP_KEYS = ("format", "arch", "config", "state_dict", "meta")
@@ -235,12 +234,6 @@ def render_card(ckpt: Checkpoint, size: int) -> str:
     lines += ["", "## Limitations", "", LIMITATIONS, "",
               f"zoo {meta.get('zoo_version', 'n/a')}, trained {meta.get('date', 'n/a')}.", ""]
     return "\n".join(lines)
-
-
-def default_name(dest: str | os.PathLike = WEIGHTS_DIR) -> str | None:
-    """The file ``dest/DEFAULT`` names, if any."""
-    marker = Path(dest) / DEFAULT_MARKER
-    return marker.read_text().strip() if marker.is_file() else None
 
 
 def list_shipped(dest: str | os.PathLike = WEIGHTS_DIR) -> list[dict[str, Any]]:

@@ -22,10 +22,9 @@ RANDOM_SEED = 0
 
 def shipped_weights(variant: str) -> Path | None:
     """``zoo/weights/<variant>.pt`` when the package ships trained weights for it."""
-    import zoo
+    from zoo.shipped import weights_for
 
-    path = Path(zoo.__file__).parent / "weights" / f"{variant}.pt"
-    return path if path.is_file() else None
+    return weights_for(variant)
 
 
 def resolve_model(ref: str | Path) -> Any:

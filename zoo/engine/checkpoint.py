@@ -9,7 +9,6 @@ stranger cannot run anything; fdfat's pickled modules go through ``fdfat_import`
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import os
 import zipfile
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ import torch
 
 from zoo import __version__
 from zoo.architectures import FaceAlignmentNet, VariantSpec, build_model
-from zoo.fileio import atomic_write
+from zoo.fileio import atomic_write, sha256_file  # noqa: F401 - sha256_file is part of this module's API
 
 FORMAT = "zoo-checkpoint/1"
 REQUIRED_KEYS = ("arch", "config", "state_dict", "meta")
@@ -49,14 +48,6 @@ class Checkpoint:
         model = build_model(self.spec)
         model.load_state_dict(self.state_dict)
         return model.eval()
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def model_card(**fields: Any) -> dict[str, Any]:

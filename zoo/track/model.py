@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 import zoo
+from zoo import shipped
 
-WEIGHTS_DIR = Path(zoo.__file__).resolve().parent / "weights"
+WEIGHTS_DIR = shipped.WEIGHTS_DIR
 FDFAT_LW = Path(zoo.__file__).resolve().parents[1].parent / "shared" / "peers" / "fdfat" / "LWModel_ReLU6_affine_cls" / "best.pt"
 
 
@@ -42,12 +43,7 @@ class ModelPick:
 
 def shipped_weights() -> list[Path]:
     """Checkpoints in ``zoo/weights/``, the DEFAULT one first."""
-    found = sorted(WEIGHTS_DIR.glob("*.pt"))
-    marker = WEIGHTS_DIR / "DEFAULT"
-    if marker.is_file():
-        name = marker.read_text().strip()
-        found.sort(key=lambda p: p.name != name)
-    return found
+    return shipped.shipped_weights(WEIGHTS_DIR)
 
 
 def default_model() -> ModelPick:
