@@ -196,6 +196,7 @@ def render_card(ckpt: Checkpoint, size: int) -> str:
                       if isinstance(data, dict) and isinstance(data.get(k), int))
     aug = "affine (scale 0.85-1.15, translation 10%, rotation)" if spec.affine else "crop only"
     aug += " + horizontal flip" if recipe.get("flip", True) else ""
+    aug += f" + {recipe.get('photometric', 'standard')} photometric"
     t = meta.get("training_time_s")
     lines = [
         f"# {spec.name}", "",

@@ -227,3 +227,20 @@ def test_resolution_cap_keeps_the_crop_where_the_full_image_puts_it(tmp_path: Pa
     capped = LandmarkDataset(samples, 160, train=False, photometric_aug=False, max_side=100)  # 8x smaller
     a, b = bright_centre(full[0]["image"]), bright_centre(capped[0]["image"])
     assert np.linalg.norm(a - b) < 0.1, (a, b)  # mapping stored pixel j to j/scale would shift it ~0.7 crop px
+
+
+def test_strong_photometric_recipe_changes_pixels_not_points(good_dataset: Path) -> None:
+    """``strong`` draws other pixels than ``standard`` from the same seed, moves no landmark, and is
+    repeatable per (seed, epoch, index) like every other random choice."""
+    from zoo.data.formats import load_dataset_yaml
+
+    samples = load_dataset_yaml(good_dataset, "train")
+    standard = LandmarkDataset(samples, S, train=True, affine=True, seed=5)
+    strong = LandmarkDataset(samples, S, train=True, affine=True, seed=5, photometric="strong")
+    again = LandmarkDataset(samples, S, train=True, affine=True, seed=5, photometric="strong")
+    keys = [(e, i) for e in range(4) for i in range(len(samples))]
+    assert all(torch.equal(standard[k]["landmarks"], strong[k]["landmarks"]) for k in keys)
+    assert all(torch.equal(strong[k]["image"], again[k]["image"]) for k in keys)
+    assert sum(not torch.equal(standard[k]["image"], strong[k]["image"]) for k in keys) > len(keys) // 2
+    with pytest.raises(ValueError, match="photometric recipe must be one of"):
+        LandmarkDataset(samples, S, photometric="heavy")

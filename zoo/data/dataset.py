@@ -141,6 +141,12 @@ def rotate_pose(pose: tuple[float, float, float], angle: float) -> tuple[float, 
     return euler_from_matrix(rotation_matrix(0.0, 0.0, angle) @ rotation_matrix(*pose))
 
 
+#: Photometric recipes: ``standard`` (colour, grey, blur, noise, JPEG) and ``strong``, which adds
+#: what separates real photos from renders (low resolution, sensor noise, over-sharpening, tone
+#: curves, local contrast, occluding patches) so a model cannot lean on the renderer's clean look.
+PHOTOMETRIC = ("standard", "strong")
+
+
 class Photometric:
     """The colour/grey/blur/noise/compression recipe (albumentations), cheap on a 96 px crop.
 
@@ -149,8 +155,8 @@ class Photometric:
     the same seed, so their ``p`` draws coincide (grey images would always be blurred too).
     """
 
-    def __init__(self) -> None:
-        self.compose = _photometric_compose()
+    def __init__(self, recipe: str = "standard") -> None:
+        self.compose = _photometric_compose(recipe)
         self._np = np.random.default_rng(0)
         self._py = random.Random(0)
         self.compose.set_random_state(self._np, self._py)
@@ -161,16 +167,32 @@ class Photometric:
         return self.compose(image=crop)["image"]
 
 
-def _photometric_compose():
+def _photometric_compose(recipe: str = "standard"):
     import albumentations as A
 
+    if recipe not in PHOTOMETRIC:
+        raise ValueError(f"photometric recipe must be one of {PHOTOMETRIC}, not {recipe!r}")
+    if recipe == "standard":
+        return A.Compose([
+            A.RandomBrightnessContrast(brightness_limit=0.3, contrast_limit=0.3, p=0.7),
+            A.HueSaturationValue(hue_shift_limit=8, sat_shift_limit=30, val_shift_limit=0, p=0.4),
+            A.ToGray(p=0.1),
+            A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.MotionBlur(blur_limit=(3, 7))], p=0.25),
+            A.ISONoise(color_shift=(0.01, 0.04), intensity=(0.05, 0.3), p=0.2),
+            A.ImageCompression(quality_range=(35, 95), p=0.3),
+        ])
     return A.Compose([
-        A.RandomBrightnessContrast(brightness_limit=0.3, contrast_limit=0.3, p=0.7),
-        A.HueSaturationValue(hue_shift_limit=8, sat_shift_limit=30, val_shift_limit=0, p=0.4),
-        A.ToGray(p=0.1),
-        A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.MotionBlur(blur_limit=(3, 7))], p=0.25),
-        A.ISONoise(color_shift=(0.01, 0.04), intensity=(0.05, 0.3), p=0.2),
-        A.ImageCompression(quality_range=(35, 95), p=0.3),
+        A.RandomBrightnessContrast(brightness_limit=0.35, contrast_limit=0.35, p=0.7),
+        A.HueSaturationValue(hue_shift_limit=10, sat_shift_limit=40, val_shift_limit=0, p=0.5),
+        A.OneOf([A.RandomGamma(gamma_limit=(60, 150)), A.RandomToneCurve(scale=0.2), A.CLAHE(clip_limit=3.0)], p=0.5),
+        A.ToGray(p=0.15),
+        A.Downscale(scale_range=(0.35, 0.8), p=0.3),
+        A.OneOf([A.GaussianBlur(blur_limit=(3, 7)), A.MotionBlur(blur_limit=(3, 9)), A.Defocus(radius=(1, 3))], p=0.35),
+        A.OneOf([A.Sharpen(alpha=(0.2, 0.6)), A.UnsharpMask(alpha=(0.2, 0.6))], p=0.2),
+        A.OneOf([A.ISONoise(color_shift=(0.01, 0.05), intensity=(0.1, 0.35)), A.GaussNoise(std_range=(0.02, 0.08))], p=0.35),
+        A.CoarseDropout(num_holes_range=(1, 3), hole_height_range=(0.08, 0.25), hole_width_range=(0.08, 0.25),
+                        fill="random_uniform", p=0.25),
+        A.ImageCompression(quality_range=(25, 95), p=0.4),
     ])
 
 
@@ -186,11 +208,15 @@ class LandmarkDataset(torch.utils.data.Dataset):
 
     def __init__(self, samples: Sequence[Sample], input_size: int, num_points: int = 70, train: bool = True,
                  affine: bool = False, flip: bool = True, seed: int = 0, cache: str | None = None,
-                 rotate: float = 30.0, photometric_aug: bool = True, max_side: int | None = None) -> None:
+                 rotate: float = 30.0, photometric_aug: bool = True, max_side: int | None = None,
+                 photometric: str = "standard") -> None:
         self.samples = list(samples)
         self.size, self.num_points, self.train = int(input_size), int(num_points), train
         self.affine, self.flip, self.seed, self.rotate = affine, flip, int(seed), float(rotate)
         self.photometric_aug = photometric_aug
+        if photometric not in PHOTOMETRIC:
+            raise ValueError(f"photometric recipe must be one of {PHOTOMETRIC}, not {photometric!r}")
+        self.photometric = photometric
         for s in self.samples:
             if s.is_face and (s.landmarks is None or len(s.landmarks) < self.num_points):
                 have = 0 if s.landmarks is None else len(s.landmarks)
@@ -240,7 +266,7 @@ class LandmarkDataset(torch.utils.data.Dataset):
         crop = cv2.cvtColor(warp(image, stored, size), cv2.COLOR_BGR2RGB)
         if rng is not None and self.photometric_aug:
             if self._aug is None:
-                self._aug = Photometric()
+                self._aug = Photometric(self.photometric)
             crop = self._aug(crop, int(rng.integers(2**63 - 1)))
         landmarks = np.zeros((self.num_points, 2), dtype=np.float32)
         if points is not None:

@@ -29,6 +29,7 @@ def train(
     cls_epochs: Annotated[int, typer.Option(help="Step-2 (face score) epochs for -cls variants.")] = 10,
     seed: Annotated[int, typer.Option(help="Seed of initialisation, sampling and augmentation.")] = 0,
     cache: Annotated[str, typer.Option(help="Decoded-image cache: memmap, ram or none.")] = "memmap",
+    photometric: Annotated[str, typer.Option(help="Photometric augmentation: standard or strong.")] = "standard",
     bench: Annotated[int, typer.Option(help="Only measure: data-only, model-only and end-to-end img/s over N batches.")] = 0,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar (logs only).")] = False,
 ) -> None:
@@ -59,7 +60,7 @@ def train(
                 out=str(out or Path("runs") / variant), init=str(init) if init else None, device=device, workers=workers,
                 threads=threads, val_extra=list(val_extra or []), ema=ema, part_weights=parse_part_weights(part_weights),
                 skip_bad=skip_bad, images_per_epoch=images_per_epoch, cls_epochs=cls_epochs, seed=seed,
-                cache=None if cache == "none" else cache, progress=not no_progress,
+                cache=None if cache == "none" else cache, progress=not no_progress, photometric=photometric,
             )
         if bench:
             from .throughput import measure

@@ -50,6 +50,7 @@ class TrainConfig:
     seed: int = 0
     cache: str | None = "memmap"  # decoded-image cache of the data helper: memmap, ram or None
     flip: bool = True
+    photometric: str = "standard"  # zoo.data.dataset.PHOTOMETRIC: standard or strong
     channels_last: bool = True
     progress: bool = True
     plots: bool = True
@@ -61,6 +62,8 @@ class TrainConfig:
             raise ValueError(f"device must be one of {DEVICES}, not {self.device!r}")
         if self.epochs < 0 or self.batch < 1 or self.lr <= 0:
             raise ValueError("epochs must be >= 0, batch >= 1 and lr > 0")
+        if self.photometric not in ("standard", "strong"):
+            raise ValueError(f"photometric must be standard or strong, not {self.photometric!r}")
         if self.optimizer not in ("nadam", "adamw", "sgd"):
             raise ValueError(f"optimizer must be nadam, adamw or sgd, not {self.optimizer!r}")
 

@@ -130,7 +130,7 @@ def _skip(samples: list, bad: set[str]) -> list:
 
 def build_data(data_yaml: str | Path, input_size: int, num_points: int, affine: bool, seed: int, flip: bool = True,
                val_extra: list[str] | None = None, skip_bad: bool = False, want_cls: bool = False,
-               check: bool = True, cache: str | None = None) -> TrainData:
+               check: bool = True, cache: str | None = None, photometric: str = "standard") -> TrainData:
     """Load the splits of a dataset YAML into LandmarkDatasets (raises DatasetError with one line)."""
     from zoo.data.dataset import LandmarkDataset
     from zoo.data.formats import DatasetError, check_dataset, load_dataset_yaml
@@ -157,7 +157,7 @@ def build_data(data_yaml: str | Path, input_size: int, num_points: int, affine: 
 
     def ds(samples: list, train: bool, k: int = num_points) -> Dataset:
         return LandmarkDataset(samples, input_size, num_points=k, train=train, affine=affine, flip=flip, seed=seed,
-                               cache=cache)
+                               cache=cache, photometric=photometric)
 
     data = TrainData(train=ds(faces, True), val=ds(val_faces, False))
     if want_cls:

@@ -36,7 +36,7 @@ def measure(cfg: TrainConfig, batches: int, console: Console | None = None, warm
 
     spec = get_spec(cfg.variant)
     data = build_data(cfg.data, spec.input_size, spec.num_points, spec.affine, cfg.seed, cfg.flip, [], cfg.skip_bad,
-                      check=False, cache=cfg.cache)
+                      check=False, cache=cfg.cache, photometric=cfg.photometric)
     cfg = replace(cfg, epochs=1, images_per_epoch=(batches + warmup) * cfg.batch, progress=False, plots=False,
                   out=cfg.out or "runs/bench")
     trainer = Trainer(cfg, data=data)

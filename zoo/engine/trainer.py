@@ -100,7 +100,7 @@ class Trainer:
             self._load_init(cfg.init)
         self.data = data or build_data(cfg.data, self.spec.input_size, self.spec.num_points, self.spec.affine, cfg.seed,
                                        cfg.flip, cfg.val_extra, cfg.skip_bad, want_cls=self.spec.cls,
-                                       cache=cfg.cache)
+                                       cache=cfg.cache, photometric=cfg.photometric)
         self.loss_fn = make_landmark_loss(cfg.loss, self.spec.input_size, cfg.wing_w, cfg.wing_eps)
         from zoo.landmarks import part_weights
 
