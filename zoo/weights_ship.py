@@ -197,6 +197,7 @@ def render_card(ckpt: Checkpoint, size: int) -> str:
     aug = "affine (scale 0.85-1.15, translation 10%, rotation)" if spec.affine else "crop only"
     aug += " + horizontal flip" if recipe.get("flip", True) else ""
     aug += f" + {recipe.get('photometric', 'standard')} photometric"
+    aug += f"; {recipe['yaw_prior']} yaw prior" if recipe.get("yaw_prior", "uniform") != "uniform" else ""
     t = meta.get("training_time_s")
     lines = [
         f"# {spec.name}", "",

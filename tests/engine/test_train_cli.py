@@ -55,9 +55,11 @@ def test_broken_file_fails_in_one_line_unless_skip_bad(rendered: Path, tmp_path:
     assert len(lines) == 1 and lines[0].startswith("error:") and victim.name in lines[0] and "--skip-bad" in lines[0]
     assert "Traceback" not in result.output
 
-    result = runner.invoke(app, _args(data / "dataset.yaml", tmp_path / "skip", "--skip-bad", "--photometric", "strong"))
+    result = runner.invoke(app, _args(data / "dataset.yaml", tmp_path / "skip", "--skip-bad", "--photometric", "strong",
+                                       "--yaw-prior", "frontal"))
     assert result.exit_code == 0, result.output
-    assert "photometric: strong" in (tmp_path / "skip" / "config.yaml").read_text()
+    config = (tmp_path / "skip" / "config.yaml").read_text()
+    assert "photometric: strong" in config and "yaw_prior: frontal" in config
     assert "left out 1 problem file" in result.output and f"skipped {victim}" in result.output
     card = load_checkpoint(tmp_path / "skip" / "best.pt").meta
     assert card["training_data"]["train_faces"] == len((data / "train.txt").read_text().split()) - 1
@@ -67,6 +69,7 @@ def test_broken_file_fails_in_one_line_unless_skip_bad(rendered: Path, tmp_path:
     (["--part-weights", "ears=2"], "unknown landmark part 'ears'"),
     (["--loss", "l2"], "loss must be one of"),
     (["--photometric", "heavy"], "photometric must be standard or strong"),
+    (["--yaw-prior", "profile"], "yaw prior must be uniform or frontal"),
 ])
 def test_bad_options_are_one_line_errors(rendered: Path, tmp_path: Path, bad: list[str], message: str) -> None:
     result = runner.invoke(app, _args(rendered, tmp_path / "x", *bad))

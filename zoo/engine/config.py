@@ -51,6 +51,7 @@ class TrainConfig:
     cache: str | None = "memmap"  # decoded-image cache of the data helper: memmap, ram or None
     flip: bool = True
     photometric: str = "standard"  # zoo.data.dataset.PHOTOMETRIC: standard or strong
+    yaw_prior: str = "uniform"  # zoo.engine.loader.YAW_PRIORS: uniform or frontal (step 1 draws)
     channels_last: bool = True
     progress: bool = True
     plots: bool = True
@@ -64,6 +65,8 @@ class TrainConfig:
             raise ValueError("epochs must be >= 0, batch >= 1 and lr > 0")
         if self.photometric not in ("standard", "strong"):
             raise ValueError(f"photometric must be standard or strong, not {self.photometric!r}")
+        if self.yaw_prior not in ("uniform", "frontal"):
+            raise ValueError(f"yaw prior must be uniform or frontal, not {self.yaw_prior!r}")
         if self.optimizer not in ("nadam", "adamw", "sgd"):
             raise ValueError(f"optimizer must be nadam, adamw or sgd, not {self.optimizer!r}")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,19 +44,30 @@ class EpochSampler(DistributedSampler):
 
     ``images_per_epoch`` draws that many images per epoch (cycling through fresh
     permutations when it exceeds the dataset), so epoch length is independent of data size.
+    ``weights`` (one per item) draws with replacement in proportion to them instead; every rank
+    draws the same sequence from the same seed and keeps its share, as without weights.
     """
 
     def __init__(self, dataset: Dataset, info: DistInfo, shuffle: bool = True, seed: int = 0,
-                 images_per_epoch: int | None = None) -> None:
+                 images_per_epoch: int | None = None, weights: Sequence[float] | None = None) -> None:
         super().__init__(dataset, num_replicas=info.world_size, rank=info.rank, shuffle=shuffle, seed=seed)
         self.images = images_per_epoch or len(dataset)  # type: ignore[arg-type]
         self.num_samples = math.ceil(self.images / self.num_replicas)
         self.total_size = self.num_samples * self.num_replicas
+        self.weights = None if weights is None else torch.as_tensor(weights, dtype=torch.float64)
+        if self.weights is not None and (len(self.weights) != len(dataset) or not bool((self.weights >= 0).all())  # type: ignore[arg-type]
+                                         or float(self.weights.sum()) <= 0):
+            raise ValueError("sampler weights need one non-negative weight per item and a positive sum")
 
     def __iter__(self) -> Iterator[tuple[int, int]]:  # type: ignore[override]
         n = len(self.dataset)  # type: ignore[arg-type]
         g = torch.Generator()
         g.manual_seed(self.seed * 100_003 + self.epoch)
+        if self.weights is not None:
+            order = torch.multinomial(self.weights, self.total_size, replacement=True, generator=g).tolist()
+            for i in order[self.rank: self.total_size: self.num_replicas]:
+                yield self.epoch, i
+            return
         chunks, have = [], 0
         while have < self.total_size:
             chunk = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
@@ -65,6 +76,32 @@ class EpochSampler(DistributedSampler):
         order = torch.cat(chunks)[: self.total_size].tolist()
         for i in order[self.rank: self.total_size: self.num_replicas]:
             yield self.epoch, i
+
+
+#: Yaw priors of the training draws: ``uniform`` draws every face equally often (the renderer's
+#: yaw is uniform over -90..90); ``frontal`` reweights the draws to a density proportional to
+#: 0.25 + exp(-yaw^2 / (2 * 30^2)), about 55 % within 30 degrees, 29 % at 30-60 and 15 % beyond,
+#: closer to the photos and video calls a deployed tracker sees.
+YAW_PRIORS = ("uniform", "frontal")
+
+
+def yaw_weights(samples: Sequence, prior: str) -> list[float] | None:
+    """Per-sample draw weights for ``prior`` (None for uniform); faces without a meta yaw weigh 1."""
+    from zoo.data.formats import pose_from_meta
+
+    if prior not in YAW_PRIORS:
+        raise ValueError(f"yaw prior must be one of {YAW_PRIORS}, not {prior!r}")
+    if prior == "uniform":
+        return None
+    out = []
+    for s in samples:
+        pose = pose_from_meta(getattr(s, "meta", None) or {})
+        if pose is None:
+            out.append(1.0)
+            continue
+        density = 0.25 + math.exp(-(pose[0] ** 2) / (2 * 30.0**2))
+        out.append(density / (0.25 + 75.0 / 180.0))  # relative to the density's mean over -90..90
+    return out
 
 
 def worker_init(_: int) -> None:

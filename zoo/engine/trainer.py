@@ -29,7 +29,7 @@ from zoo.architectures.registry import build_model
 from . import distributed as D
 from .checkpoint import load_checkpoint, load_checkpoint_dict, save_checkpoint
 from .config import TrainConfig
-from .loader import EpochSampler, TrainData, build_data, default_split, make_loader
+from .loader import EpochSampler, TrainData, build_data, default_split, make_loader, yaw_weights
 from .losses import make_landmark_loss, nme, nme_by_yaw, pose_loss
 from .optim import ModelEMA, WarmupCosine, make_optimizer, rng_state, seed_everything, set_rng_state
 from .progress import TrainProgress, write_log
@@ -195,7 +195,8 @@ class Trainer:
                 p.requires_grad_(True)
         params = [p for mod in stage.trainable for p in mod.parameters()]
         dataset = self.data.train if stage.index == 1 else self.data.cls_train
-        sampler = EpochSampler(dataset, self.dist, True, cfg.seed + stage.index, cfg.images_per_epoch)
+        weights = yaw_weights(dataset.samples, cfg.yaw_prior) if stage.index == 1 else None
+        sampler = EpochSampler(dataset, self.dist, True, cfg.seed + stage.index, cfg.images_per_epoch, weights)
         batch = min(cfg.batch, max(1, len(sampler)))
         loader = make_loader(dataset, batch, sampler, self.workers, train=True, pin=self.device.type == "cuda")
         steps = max(1, len(loader))
