@@ -31,9 +31,9 @@ def load_faces(dataset: str, root: Path | None, split: str) -> tuple[str, str, l
 
     try:
         if dataset == "synth":
-            from zoo.data.synth import default_dataset
+            from zoo.data.synth import default_dataset, results_label
 
-            return "synth", split, load_dataset_yaml(default_dataset(), split)
+            return results_label(), split, load_dataset_yaml(default_dataset(), split)
         if dataset in ("facesynthetics", "300w"):
             if root is None:
                 raise EvalDatasetError(f"--dataset {dataset} needs --root DIR: the folder that holds the "

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from zoo import results
-from zoo.results import read_csv, select_model, upsert_rows, write_table
+from zoo.results import SELECTION_DATASET, read_csv, select_model, upsert_rows, write_table
 
 KEY = ("name", "threads")
 
@@ -76,7 +76,7 @@ def _lat(variant: str, p50: float, host: str = "h", backend: str = "onnx", peer:
 def test_select_model_most_accurate_that_fits(tmp_path: Path) -> None:
     write_table("latency", [_lat("fast", 0.5), _lat("slow", 2.0), _lat("mid", 1.0), _lat("fdfat-lw", 0.1, peer=True)],
                 root=tmp_path)
-    acc = [{"variant": v, "checkpoint_sha256": "x", "backend": "torch", "precision": "fp32", "dataset": "synth",
+    acc = [{"variant": v, "checkpoint_sha256": "x", "backend": "torch", "precision": "fp32", "dataset": SELECTION_DATASET,
             "split": "test", "nme": n} for v, n in (("fast", 5.0), ("mid", 4.0), ("slow", 3.0))]
     write_table("accuracy", acc, root=tmp_path)
     choice = select_model(1.2, "onnx", host="h", root=tmp_path)

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 from bench.choose import PLACEHOLDER, budget_lines, choices, choose_table
-from zoo.results import write_table
+from zoo.results import SELECTION_DATASET, write_table
 
 SHIPPED = {"lw-relu6-affine-cls": b"trained lw", "lw-relu6-w0.5-affine-cls": b"trained lw half"}
 PEERS = {"fdfat-lw": "p1" * 32, "fdfat-lwcsp": "p2" * 32}
@@ -24,7 +24,7 @@ def _weights(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 
 def _results(root: Path, sha: dict[str, str]) -> None:
-    def acc(variant: str, nme: float, dataset: str = "synth", backend: str = "onnx", **extra) -> dict:
+    def acc(variant: str, nme: float, dataset: str = SELECTION_DATASET, backend: str = "onnx", **extra) -> dict:
         return {"variant": variant, "checkpoint_sha256": extra.pop("sha", sha.get(variant)), "backend": backend,
                 "precision": "fp32", "dataset": dataset, "split": "test", "images": 500, "nme": nme,
                 "nme_yaw_le30": nme - 0.5, "nme_yaw_30_40": nme + 0.5, "nme_yaw_gt40": nme + 1.5,

@@ -117,3 +117,15 @@ def test_interrupted_write_resumes_to_the_same_bytes(tmp_path: Path) -> None:
             assert f.read_bytes() == (resumed / f.relative_to(fresh)).read_bytes(), f.name
     with pytest.raises(ValueError, match="other settings"):
         synth.write_dataset(resumed, 6, seed=5, workers=1, negatives_fraction=0.34)
+
+
+def test_results_label_names_the_render_version_and_any_size_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scores on the renderer's test split carry its version, so a renderer change never mixes old and new rows."""
+    from zoo.data.synth import RENDER_VERSION, results_label
+    from zoo.results import SELECTION_DATASET
+
+    monkeypatch.delenv("ZOO_STANDARD_IMAGES", raising=False)
+    assert results_label() == SELECTION_DATASET == f"synth-v{RENDER_VERSION}"
+    monkeypatch.setenv("ZOO_STANDARD_IMAGES", "500")
+    assert results_label() == f"synth-n500-v{RENDER_VERSION}" != SELECTION_DATASET
+    assert results_label("test").startswith("synth-test-")

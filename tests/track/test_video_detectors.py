@@ -75,7 +75,7 @@ def test_default_model_order(tmp_path, monkeypatch):
 def test_budget_picks_a_shipped_variant_that_fits(tmp_path, monkeypatch):
     from zoo.architectures import create_model
     from zoo.engine.checkpoint import save_checkpoint
-    from zoo.results import current_host, write_table
+    from zoo.results import SELECTION_DATASET, current_host, write_table
 
     weights = tmp_path / "weights"
     weights.mkdir()
@@ -88,8 +88,8 @@ def test_budget_picks_a_shipped_variant_that_fits(tmp_path, monkeypatch):
          "p50_ms": ms,
          "task": "latency", "device": "cpu"} for v, ms in (("lw-relu6-affine-cls", 0.8), ("lwcsp-silu-affine-cls", 1.6))])
     write_table("accuracy", [
-        {"variant": v, "checkpoint_sha256": v, "backend": "onnx", "precision": "fp32", "dataset": "synth", "split": "test",
-         "nme": nme} for v, nme in (("lw-relu6-affine-cls", 4.5), ("lwcsp-silu-affine-cls", 4.0))])
+        {"variant": v, "checkpoint_sha256": v, "backend": "onnx", "precision": "fp32", "dataset": SELECTION_DATASET,
+         "split": "test", "nme": nme} for v, nme in (("lw-relu6-affine-cls", 4.5), ("lwcsp-silu-affine-cls", 4.0))])
     pick, notes = track_model.choose_model(None, 1.0, "onnx")
     assert pick.spec.endswith("lw.pt") and "lw-relu6-affine-cls" in pick.reason
     pick, notes = track_model.choose_model(None, 0.1, "onnx")  # nothing fits: the shipped default, said so

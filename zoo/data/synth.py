@@ -29,18 +29,16 @@ import cv2
 import numpy as np
 import yaml
 
-from zoo.data import cache_dir
+from zoo.data import RENDER_VERSION, cache_dir
 from zoo.data.head_mesh import head_grid
 from zoo.data.synth_negatives import render_negative
 from zoo.data.synth_render import FaceParams, render_face, render_params, sample_params
 from zoo.data.synth_texture import landmark_tex
 from zoo.fileio import atomic_write
 
-__all__ = ["RENDER_VERSION", "FaceParams", "default_dataset", "render_face", "render_params", "sample_params", "write_dataset",
-           "split_of", "KINDS"]
+__all__ = ["RENDER_VERSION", "FaceParams", "default_dataset", "results_label", "render_face", "render_params", "sample_params",
+           "write_dataset", "split_of", "KINDS"]
 
-#: Bumped whenever the renderer's output changes, so cached default datasets are rebuilt.
-RENDER_VERSION = 1
 SPLITS = ("train", "val", "test")
 MARKER = ".complete.json"
 #: The settings a folder was rendered with; resuming into it requires the same ones.
@@ -158,13 +156,8 @@ def write_dataset(
     return path
 
 
-def default_dataset(kind: str = "standard") -> Path:
-    """A cached synthetic set (``standard``: 20,000 images, seed 0; ``test``: 2,000, seed 1; ``tiny``: 64).
-
-    Generated once into ``cache_dir()``; a marker written last means a half-written folder (an
-    interrupted run) is regenerated. Image counts can be overridden with ZOO_STANDARD_IMAGES /
-    ZOO_TEST_IMAGES (the count is part of the folder name, so sets never mix).
-    """
+def _kind_size(kind: str) -> tuple[int, int]:
+    """(images, seed) of a default set, with the environment's image-count override applied."""
     if kind not in KINDS:
         raise ValueError(f"unknown dataset kind '{kind}'; known kinds: {', '.join(KINDS)}")
     images, seed, env = KINDS[kind]
@@ -173,6 +166,25 @@ def default_dataset(kind: str = "standard") -> Path:
             images = int(os.environ[env])
         except ValueError as e:
             raise ValueError(f"{env}={os.environ[env]!r} is not a whole number of images") from e
+    return images, seed
+
+
+def results_label(kind: str = "standard") -> str:
+    """The ``dataset`` value of results rows scored on a default set: ``synth-v<render version>``,
+    with ``-n<images>`` when an override changed its size, so rows of different sets never share a key."""
+    images, _ = _kind_size(kind)
+    size = "" if images == KINDS[kind][0] else f"-n{images}"
+    return f"synth{'' if kind == 'standard' else '-' + kind}{size}-v{RENDER_VERSION}"
+
+
+def default_dataset(kind: str = "standard") -> Path:
+    """A cached synthetic set (``standard``: 20,000 images, seed 0; ``test``: 2,000, seed 1; ``tiny``: 64).
+
+    Generated once into ``cache_dir()``; a marker written last means a half-written folder (an
+    interrupted run) is regenerated. Image counts can be overridden with ZOO_STANDARD_IMAGES /
+    ZOO_TEST_IMAGES (the count is part of the folder name, so sets never mix).
+    """
+    images, seed = _kind_size(kind)
     folder = cache_dir() / f"synth-{kind}-n{images}-s{seed}-v{RENDER_VERSION}"
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.parent / f".{folder.name}.lock", "w") as lock:
