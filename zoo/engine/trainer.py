@@ -195,7 +195,8 @@ class Trainer:
                 p.requires_grad_(True)
         params = [p for mod in stage.trainable for p in mod.parameters()]
         dataset = self.data.train if stage.index == 1 else self.data.cls_train
-        weights = yaw_weights(dataset.samples, cfg.yaw_prior) if stage.index == 1 else None
+        # uniform draws need nothing from the dataset; a prior reads each sample's meta yaw
+        weights = yaw_weights(dataset.samples, cfg.yaw_prior) if stage.index == 1 and cfg.yaw_prior != "uniform" else None
         sampler = EpochSampler(dataset, self.dist, True, cfg.seed + stage.index, cfg.images_per_epoch, weights)
         batch = min(cfg.batch, max(1, len(sampler)))
         loader = make_loader(dataset, batch, sampler, self.workers, train=True, pin=self.device.type == "cuda")
