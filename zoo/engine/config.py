@@ -50,8 +50,8 @@ class TrainConfig:
     seed: int = 0
     cache: str | None = "memmap"  # decoded-image cache of the data helper: memmap, ram or None
     flip: bool = True
-    photometric: str = "standard"  # zoo.data.dataset.PHOTOMETRIC: standard or strong
-    yaw_prior: str = "uniform"  # zoo.engine.loader.YAW_PRIORS: uniform or frontal (step 1 draws)
+    photometric: str = "standard"  # one of zoo.data.dataset.PHOTOMETRIC
+    yaw_prior: str = "uniform"  # one of zoo.engine.loader.YAW_PRIORS (step-1 draws)
     channels_last: bool = True
     progress: bool = True
     plots: bool = True
@@ -63,10 +63,13 @@ class TrainConfig:
             raise ValueError(f"device must be one of {DEVICES}, not {self.device!r}")
         if self.epochs < 0 or self.batch < 1 or self.lr <= 0:
             raise ValueError("epochs must be >= 0, batch >= 1 and lr > 0")
-        if self.photometric not in ("standard", "strong"):
-            raise ValueError(f"photometric must be standard or strong, not {self.photometric!r}")
-        if self.yaw_prior not in ("uniform", "frontal"):
-            raise ValueError(f"yaw prior must be uniform or frontal, not {self.yaw_prior!r}")
+        from zoo.data.dataset import PHOTOMETRIC  # the training path imports both anyway
+        from zoo.engine.loader import YAW_PRIORS
+
+        if self.photometric not in PHOTOMETRIC:
+            raise ValueError(f"photometric must be {' or '.join(PHOTOMETRIC)}, not {self.photometric!r}")
+        if self.yaw_prior not in YAW_PRIORS:
+            raise ValueError(f"yaw prior must be {' or '.join(YAW_PRIORS)}, not {self.yaw_prior!r}")
         if self.optimizer not in ("nadam", "adamw", "sgd"):
             raise ValueError(f"optimizer must be nadam, adamw or sgd, not {self.optimizer!r}")
 
