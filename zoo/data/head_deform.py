@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from zoo.data.synth_kernels import blob
 from zoo.pose import MEAN_FACE_68 as M
 
 _HINGE = np.array([0.0, -10.0, -62.0])
@@ -28,8 +29,8 @@ def _front(p: np.ndarray, z0: float = -45.0, width: float = 20.0) -> np.ndarray:
 
 
 def _blob(p: np.ndarray, centre: np.ndarray, sigma: float) -> np.ndarray:
-    d2 = np.sum((p - centre) ** 2, axis=1)
-    return np.exp(-d2 / (2 * sigma * sigma))
+    c = np.asarray(centre, np.float64)
+    return blob(p, float(c[0]), float(c[1]), float(c[2]), float(sigma))
 
 
 def sample_identity(rng: np.random.Generator) -> dict:

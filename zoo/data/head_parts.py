@@ -7,6 +7,8 @@ the renderer spends its triangle budget on the face.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from zoo.data.head_mesh import CENTRE, angles_of, directions, grid_triangles
@@ -14,8 +16,9 @@ from zoo.data.head_mesh import CENTRE, angles_of, directions, grid_triangles
 NECK_PIVOT = np.array([0.0, 55.0, -62.0])
 
 
+@lru_cache(maxsize=8)
 def polar_grid(rings: int, segments: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(rho, alpha) samples of a disc (centre vertex + rings) and its triangles."""
+    """(rho, alpha) samples of a disc (centre vertex + rings) and its triangles (cached: read-only arrays)."""
     rho = np.linspace(0, 1, rings + 1)[1:]
     alpha = np.linspace(0, 2 * np.pi, segments, endpoint=False)
     rr, aa = np.meshgrid(rho, alpha, indexing="ij")
@@ -28,7 +31,10 @@ def polar_grid(rings: int, segments: int) -> tuple[np.ndarray, np.ndarray, np.nd
             a, b = 1 + r * segments + s, 1 + r * segments + s1
             c, d = a + segments, b + segments
             tris += [[a, c, b], [b, c, d]]
-    return rr, aa, np.array(tris, np.int32)
+    out = rr, aa, np.array(tris, np.int32)
+    for a in out:
+        a.setflags(write=False)
+    return out
 
 
 def ear(side: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

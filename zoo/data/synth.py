@@ -44,6 +44,9 @@ MARKER = ".complete.json"
 #: The settings a folder was rendered with; resuming into it requires the same ones.
 RENDER_SETTINGS = ".render.json"
 #: default_dataset kinds: (images, seed, environment override for the image count)
+#: PNG settings for rendered images: zlib level 1 with the "up" filter only encodes a noisy 256 px
+#: render in ~3.3 ms instead of ~6 ms (libpng's per-row filter search), at the same file size.
+PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
 KINDS = {"standard": (20_000, 0, "ZOO_STANDARD_IMAGES"), "test": (2_000, 1, "ZOO_TEST_IMAGES"), "tiny": (64, 2, None)}
 
 
@@ -65,7 +68,7 @@ def _write_face(task: tuple[Path, int, int, int, int]) -> tuple[int, float]:
     if done:  # the meta is written last and atomically: the face is complete (resumed run)
         return index, float(json.loads(meta_path.read_text())["yaw"])
     img, pts, meta = render_face(np.random.default_rng([seed, index]), size)
-    cv2.imwrite(str(stem) + ".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    cv2.imwrite(str(stem) + ".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), PNG_FAST)
     (stem.parent / (stem.name + "_ldmks.txt")).write_text("".join(f"{x:.4f} {y:.4f}\n" for x, y in pts))
     atomic_write(meta_path, lambda f: f.write(json.dumps(meta, separators=(",", ":"))), mode="w")
     return index, float(meta["yaw"])
@@ -77,7 +80,7 @@ def _write_negative(task: tuple[Path, int, int, int, int]) -> tuple[int, float]:
     if path.exists():  # renamed into place only once complete (resumed run)
         return index, float("nan")
     img, _ = render_negative(np.random.default_rng([seed, index, 1]), size)
-    ok, png = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    ok, png = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), PNG_FAST)
     if not ok:
         raise OSError(f"OpenCV could not encode negative {path}")
     atomic_write(path, lambda f: f.write(png.tobytes()))

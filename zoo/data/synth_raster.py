@@ -1,11 +1,12 @@
 """Headless rasteriser for the renderer: painter's algorithm into a triangle-id buffer, then
 per-pixel (deferred) interpolation of vertex attributes.
 
-Why this shape: ``cv2.fillConvexPoly`` per triangle in depth order is the fastest pip-only way
-to resolve visibility on a CPU (no z-buffer in numpy, no OpenGL), but flat-filled colours look
-faceted. Filling triangle *ids* instead and interpolating normals and texture coordinates per
-pixel afterwards (vectorised numpy) gives smooth Phong-like shading and per-pixel textures for
-the price of one painter pass. Layers let whole parts be ordered explicitly (torso, then neck,
+Why this shape: flat-filled triangles look faceted, so the painter pass fills triangle *ids*
+(depth order, later triangles win, a pixel belongs to a triangle when its centre does) and the
+normals and texture coordinates are interpolated per covered pixel afterwards, which gives
+smooth Phong-like shading and per-pixel textures for the price of one pass. Both passes are
+compiled loops (``synth_kernels``): a fill per triangle from Python (``cv2.fillConvexPoly``)
+cost ~10 ms of a ~60 ms face. Layers let whole parts be ordered explicitly (torso, then neck,
 then head), which is more robust than comparing triangle depths across separate meshes.
 """
 
@@ -13,10 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
-SUBPIXEL_BITS = 2  # cv2 fixed-point shift: quarter-pixel vertex precision
+from zoo.data.synth_kernels import fill_triangle_ids, interpolate
 
 
 @dataclass
@@ -38,6 +38,7 @@ class Fragments:
 
     ys: np.ndarray
     xs: np.ndarray
+    flat: np.ndarray  # [N] ys * width + xs: one-index gathers and scatters are cheaper than (ys, xs) pairs
     material: np.ndarray  # [N] uint8
     attrs: np.ndarray  # [N,A] float32
     depth: np.ndarray  # [N] float32 camera z (mm)
@@ -67,33 +68,15 @@ def rasterize(parts: list[MeshPart], k: np.ndarray, size: tuple[int, int]) -> Fr
     uv = project(verts, k)
     p0, p1, p2 = uv[tris[:, 0]], uv[tris[:, 1]], uv[tris[:, 2]]
     area = (p1[:, 0] - p0[:, 0]) * (p2[:, 1] - p0[:, 1]) - (p2[:, 0] - p0[:, 0]) * (p1[:, 1] - p0[:, 1])
-    zc = verts[tris, 2].mean(axis=1)
-    lo, hi = uv[tris].min(axis=1), uv[tris].max(axis=1)
+    z = verts[:, 2]
+    zc = (z[tris[:, 0]] + z[tris[:, 1]] + z[tris[:, 2]]) / 3
+    lo, hi = np.minimum(np.minimum(p0, p1), p2), np.maximum(np.maximum(p0, p1), p2)
     keep = (area < -1e-6) | (two & (np.abs(area) > 1e-6))
     keep &= (zc > 1.0) & (hi[:, 0] >= -1) & (hi[:, 1] >= -1) & (lo[:, 0] <= w) & (lo[:, 1] <= h)
     idx = np.nonzero(keep)[0]
     order = idx[np.lexsort((-(zc[idx] - bias[idx]), layer[idx]))]
 
     ids = np.full((h, w), -1, np.int32)
-    fixed = np.round(uv * (1 << SUBPIXEL_BITS)).astype(np.int32)
-    polys = fixed[tris[order]]
-    fill = cv2.fillConvexPoly
-    for t, poly in zip(order.tolist(), polys, strict=True):
-        fill(ids, poly, t, cv2.LINE_8, SUBPIXEL_BITS)
-
-    ys, xs = np.nonzero(ids >= 0)
-    tid = ids[ys, xs]
-    tv = tris[tid]
-    a, b, c = uv[tv[:, 0]], uv[tv[:, 1]], uv[tv[:, 2]]
-    e0, e1 = b - a, c - a
-    px = np.stack([xs, ys], axis=1).astype(np.float64) - a
-    den = e0[:, 0] * e1[:, 1] - e1[:, 0] * e0[:, 1]
-    den = np.where(np.abs(den) < 1e-9, 1e-9, den)
-    l1 = (px[:, 0] * e1[:, 1] - e1[:, 0] * px[:, 1]) / den
-    l2 = (e0[:, 0] * px[:, 1] - px[:, 0] * e0[:, 1]) / den
-    bary = np.clip(np.stack([1 - l1 - l2, l1, l2], axis=1), 0.0, 1.0)
-    bary /= bary.sum(axis=1, keepdims=True) + 1e-12
-    bary = bary.astype(np.float32)
-    frag_attrs = np.einsum("nk,nka->na", bary, attrs[tv])
-    depth = np.einsum("nk,nk->n", bary, verts[tv, 2].astype(np.float32))
-    return Fragments(ys, xs, material[tid], frag_attrs, depth, ids)
+    fill_triangle_ids(ids, uv, tris, order)
+    ys, xs, tid, frag_attrs, depth = interpolate(ids, uv, tris, attrs, z)
+    return Fragments(ys, xs, ys * w + xs, material[tid], frag_attrs, depth, ids)

@@ -15,12 +15,12 @@ import numpy as np
 
 from zoo.data import head_parts as parts
 from zoo.data.head_deform import deform, sample_expression, sample_identity
-from zoo.data.head_mesh import angles_of, eye_geometry, grid_normals, head_grid, radial_surface
+from zoo.data.head_mesh import eye_geometry, grid_normals, head_grid, radial_surface
+from zoo.data.synth_kernels import skin_colour, surface_rays
 from zoo.data.synth_raster import MeshPart, project, rasterize
 from zoo.data.synth_scene import background, camera_effects, flyaway_strands, occluders
 from zoo.data.synth_shade import (
     A_AO,
-    A_N,
     A_UV,
     A_X,
     MAT_CLOTH,
@@ -39,7 +39,6 @@ from zoo.data.synth_shade import (
     sample_tex,
     shade_eyes,
     shade_mouth,
-    view_dirs,
 )
 from zoo.data.synth_shadow import key_visibility
 from zoo.data.synth_texture import (
@@ -49,6 +48,7 @@ from zoo.data.synth_texture import (
     LABEL_MOUTH,
     Appearance,
     face_texture,
+    landmark_angles,
     pattern,
     sample_appearance,
     streaks,
@@ -172,7 +172,9 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
 
     scene: list[MeshPart] = []
     head_cam = to_cam(head)
-    casters = [head_cam, head_cam[grid.triangles].mean(axis=1)]  # cast-shadow casters: vertices + centroids
+    tri = grid.triangles
+    centroids = (head_cam[tri[:, 0]] + head_cam[tri[:, 1]] + head_cam[tri[:, 2]]) / 3
+    casters = [head_cam, centroids]  # cast-shadow casters: vertices + centroids
     scene.append(MeshPart(head_cam, grid.triangles, _attrs(dir_cam(nrm), grid.ao, grid.uv), MAT_SKIN, layer=2))
 
     # hair shell over the skull and optional long curtain
@@ -220,13 +222,13 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
     colour = _shade(frags, streams[0], app, lt, k, to_cam(centres), dir_cam(np.tile(gaze, (2, 1))), radius, np.vstack(casters))
 
     img = background(streams[1], size)
-    img[frags.ys, frags.xs] = colour
+    img.reshape(-1, 3)[frags.flat] = colour
     fg = (frags.ids >= 0).astype(np.uint8)
     edge = (cv2.dilate(fg, np.ones((3, 3), np.uint8)) - cv2.erode(fg, np.ones((3, 3), np.uint8))).astype(bool)
     soft = cv2.GaussianBlur(img, (3, 3), 0.8)
     img[edge] = soft[edge]
     hair_px = np.zeros(fg.shape, bool)
-    hair_px[frags.ys[frags.material == MAT_HAIR], frags.xs[frags.material == MAT_HAIR]] = True
+    hair_px.reshape(-1)[frags.flat[frags.material == MAT_HAIR]] = True
     flyaway_strands(img, hair_px, streams[2])
 
     pts = project(to_cam(lm70), k)
@@ -254,25 +256,22 @@ def _curtain_normals(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
 
 def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, casters) -> np.ndarray:  # noqa: ANN001
     """Colour every fragment by its material."""
-    n_all = frags.attrs[:, A_N].copy()  # float32 throughout: half the memory traffic of float64
-    n_all /= np.linalg.norm(n_all, axis=1, keepdims=True) + np.float32(1e-9)
-    v = view_dirs(frags.xs.astype(np.float64), frags.ys.astype(np.float64), k)
+    # unit normals (turned toward the viewer where two-sided parts are seen from behind) and view rays
+    n_all, v = surface_rays(frags.attrs, frags.xs, frags.ys, k[0, 0], k[1, 1], k[0, 2], k[1, 2])
     rays = np.stack([(frags.xs - k[0, 2]) / k[0, 0], (frags.ys - k[1, 2]) / k[1, 1], np.ones(len(frags.xs))], 1)
     vis = key_visibility(casters, rays * frags.depth[:, None], n_all, lt.key_dir)
     # soften in image space: hides the shadow map's cells and gives a penumbra
     size = frags.ids.shape[0]
     img = np.ones(frags.ids.shape, np.float32)
-    img[frags.ys, frags.xs] = vis
-    vis = cv2.GaussianBlur(img, (0, 0), max(1.0, size / 160))[frags.ys, frags.xs]
+    img.reshape(-1)[frags.flat] = vis
+    vis = cv2.GaussianBlur(img, (0, 0), max(1.0, size / 160)).reshape(-1)[frags.flat]
     skin_c, hair_c = app.skin.astype(np.float32), app.hair.astype(np.float32)
-    flip = np.sum(n_all * v, 1) > 0  # two-sided parts seen from behind
-    n_all[flip] *= -1
     ao = frags.attrs[:, A_AO]
     uv = frags.attrs[:, A_UV].astype(np.float64)
     mat = frags.material
     out = np.zeros((len(mat), 3), np.float32)
     # every random draw up front, whatever is visible, so the stream never shifts between frames
-    pores = cv2.resize(rng.standard_normal((size // 2, size // 2)).astype(np.float32), (size, size))[frags.ys, frags.xs]
+    pores = cv2.resize(rng.standard_normal((size // 2, size // 2)).astype(np.float32), (size, size)).reshape(-1)[frags.flat]
     tex, label = face_texture(rng, app)
     teeth_lower = bool(rng.uniform() < 0.4)
     eye_vals = np.array([rng.uniform(7, 13), rng.uniform(0, 6), rng.uniform(0, 6)])
@@ -294,19 +293,14 @@ def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, casters) -> np
             lab[head] = sample_tex(label, uv[idx[head]], cv2.INTER_NEAREST)
         albedo *= (1 + 0.03 * pores[idx])[:, None]
         spec = np.where(lab == LABEL_LIPS, 0.35, 1.0).astype(np.float32) * lt.spec
-        diff, amb, sp = light(n_all[idx], v[idx], lt, lt.wrap, 1.0, lt.shininess, vis[idx])
-        sp *= spec[:, None]
-        a = ao[idx][:, None]
-        col = albedo * (diff * (0.55 + 0.45 * a) + amb * a)
-        # skin scatters red light into the terminator
-        scatter = np.asarray([0.5, 0.1, 0.05], np.float32) * lt.key
-        col += albedo * np.clip(0.15 - np.abs(n_all[idx] @ lt.key_dir), 0, None)[:, None] * scatter
-        col += sp
-        lm_ang = angles_of(MEAN_FACE_68)
+        col = skin_colour(idx, albedo, spec, n_all, v, ao, vis, lt.key_dir, lt.key, lt.fill_dir, lt.fill, lt.sky,
+                          lt.ground, float(lt.wrap), float(lt.shininess))
+        lm_ang = landmark_angles()
         m = lab == LABEL_MOUTH
         if np.any(m):
             f = mouth_fraction(uv[idx[m]], lm_ang)
-            col[m] = shade_mouth(f, app.skin, teeth_lower) * (amb[m] + 0.5 * diff[m])
+            diff, amb, _ = light(n_all[idx[m]], v[idx[m]], lt, lt.wrap, 1.0, lt.shininess, vis[idx[m]])
+            col[m] = shade_mouth(f, app.skin, teeth_lower) * (amb + 0.5 * diff)
         for label_id, which, lo in ((LABEL_EYE_R, 0, 36), (LABEL_EYE_L, 1, 42)):
             e = lab == label_id
             if np.any(e):

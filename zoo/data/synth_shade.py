@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from zoo.data.synth_kernels import light_terms
 from zoo.data.synth_texture import TEX_PHI, TEX_PPD, TEX_THETA
 
 MAT_SKIN, MAT_HAIR, MAT_EAR, MAT_NECK, MAT_CLOTH, MAT_FRAME, MAT_LENS = range(7)
@@ -68,20 +69,11 @@ def light(
     ``shadow`` is the fraction of the key light that reaches each point (cast shadows); fill and
     ambient light are unshadowed.
     """
-    nk = n @ lt.key_dir
-    key = np.clip((nk + wrap) / (1 + wrap), 0, None)
-    if shadow is not None:  # surfaces turned away from the light are already dark: cast shadows fade in with n.l
-        shadow = 1 - (1 - shadow) * np.clip(nk / 0.3, 0, 1)
-        key = key * shadow
-    diff = key[:, None] * lt.key
-    diff = diff + np.clip(n @ lt.fill_dir, 0, None)[:, None] * lt.fill
-    up = np.clip(-n[:, 1] * 0.5 + 0.5, 0, 1)[:, None]
-    amb = lt.sky * up + lt.ground * (1 - up)
-    h = _unit(lt.key_dir - v)
-    sp = (np.clip(np.sum(n * h, 1), 0, 1) ** shin * spec)[:, None] * lt.key
-    facing = np.clip(nk / 0.25, 0, 1)  # a hard (n.l > 0) cut leaves a visible seam at the terminator
-    sp *= (facing if shadow is None else facing * shadow)[:, None]
-    return diff, amb, sp
+    n32, v32 = np.ascontiguousarray(n, np.float32), np.ascontiguousarray(v, np.float32)
+    shadowed = shadow is not None
+    sh = np.ascontiguousarray(shadow, np.float32) if shadowed else np.ones(1, np.float32)
+    return light_terms(n32, v32, lt.key_dir, lt.key, lt.fill_dir, lt.fill, lt.sky, lt.ground, float(wrap), float(spec),
+                       float(shin), sh, shadowed)
 
 
 def sample_tex(tex: np.ndarray, uv: np.ndarray, interp: int = cv2.INTER_LINEAR) -> np.ndarray:

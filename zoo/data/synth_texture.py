@@ -44,9 +44,17 @@ def to_tex(angles: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
+def landmark_angles() -> np.ndarray:
+    """The 68 landmarks' (phi, theta) texture coordinates (neutral), in degrees (read-only)."""
+    a = angles_of(MEAN_FACE_68)
+    a.setflags(write=False)
+    return a
+
+
+@lru_cache(maxsize=1)
 def landmark_tex() -> np.ndarray:
     """The 68 landmarks' texture coordinates (neutral), in texture pixels."""
-    return to_tex(angles_of(MEAN_FACE_68))
+    return to_tex(landmark_angles())
 
 
 def _noise(rng: np.random.Generator, cells: int, shape: tuple[int, int]) -> np.ndarray:

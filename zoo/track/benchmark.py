@@ -189,11 +189,19 @@ def hog_recall(clip_dir: Path, every: int = 5) -> float | None:
     return found / total if total else None
 
 
+def clip_source(renderer: str) -> str:
+    """The renderer as named in clip folders and results' ``video``: ``synth-v<render version>`` for the
+    training renderer, so a renderer change never reuses old clips or mixes their scores with new ones."""
+    from zoo.data import RENDER_VERSION
+
+    return f"synth-v{RENDER_VERSION}" if renderer == "synth" else renderer
+
+
 def ensure_clip(scenario: str, frames: int, seed: int, root: Path | None = None, renderer: str = "flat") -> Path:
     """The rendered clip folder for (scenario, frames, seed, renderer), rendering it once into the cache."""
     from zoo.data import cache_dir
 
-    folder = (root or cache_dir() / "clips") / f"{renderer}-{scenario}-n{frames}-s{seed}"
+    folder = (root or cache_dir() / "clips") / f"{clip_source(renderer)}-{scenario}-n{frames}-s{seed}"
     if not (folder / "frames.jsonl").is_file() or not (folder / "done").is_file():
         render_clip(folder, frames, scenario, seed, renderer=renderer)
         (folder / "done").write_text("ok\n")
@@ -231,7 +239,8 @@ def run_tracking_benchmark(predictor: Any, variant: str, detector: str = "gt", s
         rows.append({
             "host": host.name, "cpu": host.cpu, "cores": host.cores, "os": host.os, "backend": backend, "variant": variant,
             "precision": precision, "threads": threads, "detector": detector,
-            "video": f"{renderer}:{scenario}:n{frames}:s{seed}", "scenario": scenario, "seed": seed, "renderer": renderer,
+            "video": f"{clip_source(renderer)}:{scenario}:n{frames}:s{seed}", "scenario": scenario, "seed": seed,
+            "renderer": renderer,
             "filter": config.filter, **metrics,
             "hog_recall": hog_recall(clip) if with_hog_recall else None,
             "load_avg": round(os.getloadavg()[0], 2),
