@@ -153,12 +153,12 @@ def test_clean_meta_leaves_the_original_alone() -> None:
 def test_card_traces_init_lineage(tmp_path: Path) -> None:
     """A face-score step alone (``--init``) names the run that trained its landmarks, and sums the time."""
     meta = _meta()
-    step1 = {"epochs": {"landmarks": 24, "face": 0}, "recipe": {"lr": 0.002}, "training_time_s": 3600.0,
-             "metrics": {"val_nme": 9.5}}
+    step1 = {"epochs": {"landmarks": 24, "face": 0}, "recipe": {"lr": 0.002, "yaw_prior": "frontal", "photometric": "standard"},
+             "training_time_s": 3600.0, "metrics": {"val_nme": 9.5}}
     meta["init"] = {"checkpoint": "best.pt", "arch": "lw-relu6-affine", "sha256": "ab" * 32, "meta": step1}
     model = create_model(VARIANT).eval()
     save_checkpoint(tmp_path / "s2.pt", model, meta)
     text = ship(tmp_path / "s2.pt", tmp_path / "weights").card.read_text()
     assert ("initialised from `best.pt` (lw-relu6-affine, sha256 abababababab), saved after landmark epoch 24 / "
-            "face epoch 0") in text
+            "face epoch 0 of its run, lr 0.002, frontal yaw prior, 3600 s") in text  # the landmarks' prior, not step 2's
     assert "total training time including the runs above: 3612 s" in text

@@ -170,9 +170,16 @@ def _lineage(meta: dict[str, Any]) -> list[str]:
     while isinstance(node, dict):
         m = node.get("meta") or {}
         ep, r, t = m.get("epochs") or {}, m.get("recipe") or {}, m.get("training_time_s")
+        # how the ancestor's draws differed from the defaults: its landmarks carry that choice into this model
+        recipe = []
+        if r.get("photometric", "standard") != "standard":
+            recipe.append(f"{r['photometric']} photometric")
+        if r.get("yaw_prior", "uniform") != "uniform":
+            recipe.append(f"{r['yaw_prior']} yaw prior")
         lines.append(f"- initialised from `{node.get('checkpoint')}` ({node.get('arch')}, sha256 "
                      f"{str(node.get('sha256'))[:12]}), saved after landmark epoch {ep.get('landmarks', 'n/a')} / face epoch "
-                     f"{ep.get('face', 'n/a')} of its run, lr {r.get('lr', 'n/a')}, {_fmt(t, 0)} s of training to then")
+                     f"{ep.get('face', 'n/a')} of its run, lr {r.get('lr', 'n/a')}{''.join(', ' + x for x in recipe)}, "
+                     f"{_fmt(t, 0)} s of training to then")
         total = total + t if isinstance(total, (int, float)) and isinstance(t, (int, float)) else total
         node = m.get("init")
     if lines:
