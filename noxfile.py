@@ -147,5 +147,5 @@ def eval(session: nox.Session) -> None:  # noqa: A001 - the session's name is th
 
 @nox.session(python=False)
 def tables(session: nox.Session) -> None:
-    """Rewrite README.md's choose, latency, accuracy and hardware tables from results/*.csv (idempotent)."""
+    """Rewrite README.md's choose, latency, accuracy, hardware and tracking tables from results/*.csv (idempotent)."""
     session.run("python", "-m", "bench.tables", *(session.posargs or ["README.md"]))

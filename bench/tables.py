@@ -7,13 +7,14 @@ changes nothing; a README without a marker is an error, not a silent skip.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from zoo.results import read_table
 
-TABLE_NAMES = ("choose", "latency", "accuracy", "hardware")
+TABLE_NAMES = ("choose", "latency", "accuracy", "hardware", "tracking")
 BACKEND_ORDER = ("torch", "onnx", "openvino", "tflite", "coreml")
 PRECISION_ORDER = ("fp32", "fp16", "int8")
 
@@ -187,6 +188,53 @@ def hardware_table(root: Path | None = None) -> str:
                       *_md(head, body, ["l", *("l" for _ in hosts)])])
 
 
+def _tracking_cell(r: dict[str, Any]) -> str:
+    cell = _num(r.get("nme_mean"), ".2f")
+    if r.get("frames_lost"):
+        cell += f", {int(r['frames_lost'])} lost"
+    if r.get("id_switches"):
+        cell += f", {int(r['id_switches'])} id switch{'es' if int(r['id_switches']) > 1 else ''}"
+    return cell
+
+
+def tracking_table(root: Path | None = None) -> str:
+    """The tracking benchmark per model and detector: mean NME per scenario (clips of the current renderer
+    version only, as older clips can no longer be rendered), the real-photo pan, and the median frame time."""
+    from zoo.data import RENDER_VERSION
+    from zoo.track.clips import SCENARIOS
+
+    current = f"synth-v{RENDER_VERSION}:"
+    rows = [r for r in read_table("tracking", root) if str(r.get("video", "")).startswith((current, "real:"))]
+    if not rows:
+        return "*No tracking rows yet: run `zoo bench --task track`.*"
+
+    def column(r: dict[str, Any]) -> str:
+        return str(r["scenario"]) if str(r["video"]).startswith(current) else "real photos"
+
+    columns = _order((column(r) for r in rows), (*SCENARIOS, "real photos"))
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["host"], r["variant"], r["detector"], r.get("model") or "", r["backend"], r["precision"],
+                           r["threads"], r["filter"]), []).append(r)
+    body = []
+    for (host, variant, detector, model, backend, precision, threads, filt), rs in sorted(
+            groups.items(), key=lambda kv: (kv[0][0], kv[0][1] == "oracle", kv[0][1], kv[0][2])):
+        by_col = {column(r): r for r in rs}
+        frame_ms = [r["p50_frame_ms"] for r in rs if r.get("p50_frame_ms") is not None]
+        name = "oracle (ground truth + 1 px noise)" if variant == "oracle" else f"`{variant}`"
+        if variant != "oracle" and model and model != f"{variant}.pt":  # weights other than the shipped ones
+            name += f" ({model})"
+        body.append([name, f"{detector}, {backend} {precision} {threads}t, {filt}",
+                     *(_tracking_cell(by_col[c]) if c in by_col else "" for c in columns),
+                     _num(statistics.median(frame_ms) if frame_ms else None, ".2f"), host])
+    intro = (f"Tracking benchmark (`zoo bench --task track`, `results/tracking.csv`): mean NME per sequence in % of the "
+             f"face's frontal inter-ocular distance, on 150-frame clips of renderer version {RENDER_VERSION} and on real "
+             "LFPW photos moved like video; frames lost and identity switches where there were any; frame ms: median "
+             "over the sequences of their p50 time per frame.")
+    head = ["model", "detector, runtime, filter", *columns, "frame ms", "host"]
+    return "\n".join([intro, "", *_md(head, body, ["l", "l", *("r" for _ in columns), "r", "l"])])
+
+
 def choose_table(root: Path | None = None) -> str:
     """Which model for which latency budget: shipped checkpoints and fdfat's peers (rendered by bench/choose.py,
     which reuses this module's helpers and so is imported only here)."""
@@ -195,7 +243,8 @@ def choose_table(root: Path | None = None) -> str:
     return render(root)
 
 
-RENDERERS = {"choose": choose_table, "latency": latency_table, "accuracy": accuracy_table, "hardware": hardware_table}
+RENDERERS = {"choose": choose_table, "latency": latency_table, "accuracy": accuracy_table, "hardware": hardware_table,
+             "tracking": tracking_table}
 
 
 def replace_section(text: str, name: str, body: str) -> str:

@@ -55,10 +55,11 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 #: Columns read back as numbers (everything else stays a string; empty cells become None).
 _INT_COLUMNS = {"cores", "threads", "batch", "input_size", "runs", "size_bytes", "params", "flops", "images", "frames",
-                "faces", "faces_yaw_le30", "faces_yaw_30_40", "faces_yaw_gt40", "points"}
+                "faces", "faces_yaw_le30", "faces_yaw_30_40", "faces_yaw_gt40", "points", "id_switches", "frames_lost",
+                "face_frames"}
 _FLOAT_COLUMNS = {"p50_ms", "p90_ms", "p99_ms", "mean_ms", "min_ms", "std_ms", "nme", "nme_yaw_le30", "nme_yaw_30_40",
                   "nme_yaw_gt40", "auc10", "fr10", "fps", "p50_frame_ms", "p90_frame_ms", "p50_landmark_ms",
-                  "detector_ms", "jitter_px"}
+                  "detector_ms", "jitter_px", "nme_mean", "nme_p95", "jitter_iod", "hog_recall"}
 _BOOL_COLUMNS = {"peer"}
 
 #: The split model selection ranks accuracy on: the renderer's standard test split, labelled with

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.tables import TablesError, main, replace_section, update_readme
+from bench.tables import TablesError, main, replace_section, tracking_table, update_readme
+from zoo.data import RENDER_VERSION
 from zoo.results import write_table
 
 README = """# fixture
@@ -27,6 +28,9 @@ middle
 
 <!-- zoo:table:hardware -->
 <!-- /zoo:table:hardware -->
+
+<!-- zoo:table:tracking -->
+<!-- /zoo:table:tracking -->
 
 tail
 """
@@ -86,3 +90,26 @@ def test_empty_results_say_how_to_fill_them(tmp_path: Path) -> None:
     readme.write_text(README)
     update_readme(readme, tmp_path / "nothing")
     assert "run `nox -s bench`" in readme.read_text()
+
+
+def test_tracking_table_shows_current_clips_and_real_photos_only(tmp_path: Path) -> None:
+    base = {"host": "h1", "backend": "onnx", "precision": "fp32", "threads": 1, "filter": "oneeuro", "seed": 0,
+            "renderer": "synth", "p50_frame_ms": 2.0}
+    cur, old = f"synth-v{RENDER_VERSION}", f"synth-v{RENDER_VERSION - 1}"
+    rows = [
+        {**base, "variant": "lw-relu6-affine-cls", "detector": "hog", "model": "lw-relu6-affine-cls.pt", "scenario": "hand_pass",
+         "video": f"{cur}:hand_pass:n150:s0", "nme_mean": 6.768, "frames_lost": 32, "id_switches": 0},
+        {**base, "variant": "lw-relu6-affine-cls", "detector": "hog", "model": "lw-relu6-affine-cls.pt", "scenario": "crossing",
+         "video": f"{cur}:crossing:n150:s0", "nme_mean": 4.5, "frames_lost": 0, "id_switches": 2, "p50_frame_ms": 4.0},
+        {**base, "variant": "lw-relu6-affine-cls", "detector": "hog", "model": "lw-relu6-affine-cls.pt", "scenario": "crossing",
+         "video": f"{old}:crossing:n150:s0", "nme_mean": 99.0, "frames_lost": 0, "id_switches": 0},  # an older renderer
+        {**base, "variant": "lw-relu6-affine-cls", "detector": "gt", "model": "fdfat-lw.pt", "scenario": "lfpw-train-pan",
+         "video": "real:lfpw-train-pan:p10:n90:s0", "nme_mean": 6.5, "frames_lost": 0, "id_switches": 0},
+    ]
+    write_table("tracking", rows, tmp_path)  # through the CSV: the numbers must come back typed
+    table = tracking_table(tmp_path)
+    assert "99.00" not in table and f"renderer version {RENDER_VERSION}" in table
+    assert "| hand_pass | crossing | real photos | frame ms | host |" in table  # scenario order, then the photos
+    assert "| `lw-relu6-affine-cls` | hog, onnx fp32 1t, oneeuro | 6.77, 32 lost | 4.50, 2 id switches |  | 3.00 | h1 |" in table
+    assert "| `lw-relu6-affine-cls` (fdfat-lw.pt) | gt, onnx fp32 1t, oneeuro |  |  | 6.50 | 2.00 | h1 |" in table
+    assert "run `zoo bench --task track`" in tracking_table(tmp_path / "nothing")

@@ -112,7 +112,7 @@ def surface_rays(attrs: np.ndarray, xs: np.ndarray, ys: np.ndarray, fx: float, f
 
 @njit(cache=True, nogil=True, inline="always")
 def _light_point(nx, ny, nz, vx, vy, vz, key_dir, fill_dir, wrap, shin, shadow, shadowed):  # noqa: ANN001, ANN202
-    """Scalar weights of one point: (key diffuse, fill diffuse, sky fraction, specular); see ``synth_shade.light``."""
+    """Scalar weights of one point: (key diffuse, fill diffuse, sky fraction, specular, n.l); see ``synth_shade.light``."""
     nk = nx * key_dir[0] + ny * key_dir[1] + nz * key_dir[2]
     kd = max((nk + wrap) / (1.0 + wrap), 0.0)
     facing = min(max(nk / 0.25, 0.0), 1.0)  # a hard (n.l > 0) cut leaves a visible seam at the terminator
