@@ -125,7 +125,7 @@ def test_surface_rays_normalise_and_turn_normals_toward_the_camera() -> None:
     xs, ys = np.array([0, 64, 127]), np.array([10, 50, 100])
     attrs = np.zeros((3, 7), np.float32)
     attrs[:, :3] = [[0, 0, -2.0], [0, 0, 3.0], [1.0, 1.0, -1.0]]  # toward the camera, away from it, oblique
-    n, v = surface_rays(attrs, xs, ys, 200.0, 180.0, 64.0, 50.0)
+    n, v, _ = surface_rays(attrs, xs, ys, np.ones(3, np.float32), 200.0, 180.0, 64.0, 50.0)
     want_v = _unit(np.column_stack([(xs - k[0, 2]) / k[0, 0], (ys - k[1, 2]) / k[1, 1], np.ones(3)]))
     np.testing.assert_allclose(v, want_v, atol=1e-6)
     np.testing.assert_allclose(np.linalg.norm(n, axis=1), 1.0, atol=1e-6)

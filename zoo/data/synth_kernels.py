@@ -91,13 +91,18 @@ def interpolate(ids: np.ndarray, uv: np.ndarray, tris: np.ndarray, attrs: np.nda
 
 
 @njit(cache=True, nogil=True)
-def surface_rays(attrs: np.ndarray, xs: np.ndarray, ys: np.ndarray, fx: float, fy: float, cx: float, cy: float):  # noqa: ANN201
-    """Unit normals (first three attribute columns, turned toward the viewer on back faces) and unit view rays."""
+def surface_rays(attrs: np.ndarray, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, fx: float, fy: float, cx: float,
+                 cy: float):  # noqa: ANN201
+    """Unit normals (first three attribute columns, turned toward the viewer on back faces), unit view rays,
+    and the camera-space points (pixel ray scaled to ``depth``, float64) that the shadow map looks up."""
     n = len(xs)
     nrm = np.empty((n, 3), np.float32)
     view = np.empty((n, 3), np.float32)
+    points = np.empty((n, 3))
     for i in range(n):
         dx, dy = (xs[i] - cx) / fx, (ys[i] - cy) / fy
+        d = np.float64(depth[i])
+        points[i, 0], points[i, 1], points[i, 2] = dx * d, dy * d, d
         dl = math.sqrt(dx * dx + dy * dy + 1.0) + 1e-9
         vx, vy, vz = np.float32(dx / dl), np.float32(dy / dl), np.float32(1.0 / dl)
         ax, ay, az = attrs[i, 0], attrs[i, 1], attrs[i, 2]
@@ -107,7 +112,7 @@ def surface_rays(attrs: np.ndarray, xs: np.ndarray, ys: np.ndarray, fx: float, f
             ax, ay, az = -ax, -ay, -az
         nrm[i, 0], nrm[i, 1], nrm[i, 2] = ax, ay, az
         view[i, 0], view[i, 1], view[i, 2] = vx, vy, vz
-    return nrm, view
+    return nrm, view, points
 
 
 @njit(cache=True, nogil=True, inline="always")

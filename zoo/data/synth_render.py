@@ -257,9 +257,8 @@ def _curtain_normals(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
 def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, casters) -> np.ndarray:  # noqa: ANN001
     """Colour every fragment by its material."""
     # unit normals (turned toward the viewer where two-sided parts are seen from behind) and view rays
-    n_all, v = surface_rays(frags.attrs, frags.xs, frags.ys, k[0, 0], k[1, 1], k[0, 2], k[1, 2])
-    rays = np.stack([(frags.xs - k[0, 2]) / k[0, 0], (frags.ys - k[1, 2]) / k[1, 1], np.ones(len(frags.xs))], 1)
-    vis = key_visibility(casters, rays * frags.depth[:, None], n_all, lt.key_dir)
+    n_all, v, points = surface_rays(frags.attrs, frags.xs, frags.ys, frags.depth, k[0, 0], k[1, 1], k[0, 2], k[1, 2])
+    vis = key_visibility(casters, points, n_all, lt.key_dir)
     # soften in image space: hides the shadow map's cells and gives a penumbra
     size = frags.ids.shape[0]
     img = np.ones(frags.ids.shape, np.float32)
