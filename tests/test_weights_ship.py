@@ -154,11 +154,15 @@ def test_card_traces_init_lineage(tmp_path: Path) -> None:
     """A face-score step alone (``--init``) names the run that trained its landmarks, and sums the time."""
     meta = _meta()
     step1 = {"epochs": {"landmarks": 24, "face": 0}, "recipe": {"lr": 0.002, "yaw_prior": "frontal", "photometric": "standard"},
-             "training_time_s": 3600.0, "metrics": {"val_nme": 9.5}}
+             "training_time_s": 3600.0, "metrics": {"val_nme": 9.5},
+             "hardware": {"cpu": "Intel Xeon", "cores": 16, "device": "cuda", "gpu": "NVIDIA H200"}}
     meta["init"] = {"checkpoint": "best.pt", "arch": "lw-relu6-affine", "sha256": "ab" * 32, "meta": step1}
     model = create_model(VARIANT).eval()
     save_checkpoint(tmp_path / "s2.pt", model, meta)
     text = ship(tmp_path / "s2.pt", tmp_path / "weights").card.read_text()
     assert ("initialised from `best.pt` (lw-relu6-affine, sha256 abababababab), saved after landmark epoch 24 / "
-            "face epoch 0 of its run, lr 0.002, frontal yaw prior, 3600 s") in text  # the landmarks' prior, not step 2's
-    assert "total training time including the runs above: 3612 s" in text
+            "face epoch 0 of its run, lr 0.002, frontal yaw prior, 3600 s of training to then on NVIDIA H200 (cuda) with "
+            "Intel Xeon, 16 cores") in text  # the landmarks' prior and hardware, not step 2's
+    hw = _meta()["hardware"]
+    assert f"on {hw['cpu']}, {hw['cores']} cores, device {hw['device']}" in text  # step 2's own time names its machine
+    assert "total training time including the runs above: 3612 s (1.00 h), summed over different hardware" in text

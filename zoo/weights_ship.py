@@ -164,11 +164,24 @@ def _fmt(v: Any, digits: int = 2) -> str:
     return f"{v:.{digits}f}" if isinstance(v, (int, float)) else "n/a"
 
 
+def _hardware(hw: Any) -> str:
+    """Where a run trained, e.g. ``NVIDIA H200 (cuda) with 16 cores of Intel Xeon``: seconds on a GPU and on a 2-core CPU
+    are not the same currency, so every time on the card says which it is."""
+    if not isinstance(hw, dict) or not hw:
+        return "unrecorded hardware"
+    cpu = f"{hw.get('cpu', 'n/a')}, {hw.get('cores', 'n/a')} cores"
+    if hw.get("device") == "cuda":
+        return f"{hw.get('gpu', 'a GPU')} (cuda) with {cpu}"
+    return f"{cpu}, device {hw.get('device', 'n/a')}"
+
+
 def _lineage(meta: dict[str, Any]) -> list[str]:
     """One line per ``--init`` ancestor, so a face-score step or a fine-tune shows where its weights were trained."""
     lines, total, node = [], meta.get("training_time_s"), meta.get("init")
+    places = {_hardware(meta.get("hardware"))}
     while isinstance(node, dict):
         m = node.get("meta") or {}
+        places.add(_hardware(m.get("hardware")))
         ep, r, t = m.get("epochs") or {}, m.get("recipe") or {}, m.get("training_time_s")
         # how the ancestor's draws differed from the defaults: its landmarks carry that choice into this model
         recipe = []
@@ -179,12 +192,13 @@ def _lineage(meta: dict[str, Any]) -> list[str]:
         lines.append(f"- initialised from `{node.get('checkpoint')}` ({node.get('arch')}, sha256 "
                      f"{str(node.get('sha256'))[:12]}), saved after landmark epoch {ep.get('landmarks', 'n/a')} / face epoch "
                      f"{ep.get('face', 'n/a')} of its run, lr {r.get('lr', 'n/a')}{''.join(', ' + x for x in recipe)}, "
-                     f"{_fmt(t, 0)} s of training to then")
+                     f"{_fmt(t, 0)} s of training to then on {_hardware(m.get('hardware'))}")
         total = total + t if isinstance(total, (int, float)) and isinstance(t, (int, float)) else total
         node = m.get("init")
     if lines:
         lines.append(f"- total training time including the runs above: {_fmt(total, 0)} s "
-                     f"({_fmt(total / 3600 if isinstance(total, (int, float)) else None)} h)")
+                     f"({_fmt(total / 3600 if isinstance(total, (int, float)) else None)} h)"
+                     + (", summed over different hardware" if len(places) > 1 else ""))
     return lines
 
 
@@ -220,9 +234,8 @@ def render_card(ckpt: Checkpoint, size: int) -> str:
         f"loss {recipe.get('loss', 'n/a')}, epochs landmarks {epochs.get('landmarks', 'n/a')} / "
         f"face {epochs.get('face', 'n/a')}, "
         f"augmentation {aug}{', EMA' if recipe.get('ema') else ''}; init: {recipe.get('init') or 'none'}",
-        f"- time: {_fmt(t, 0)} s ({_fmt(t / 3600 if isinstance(t, (int, float)) else None)} h) on {hw.get('cpu', 'n/a')}, "
-        f"{hw.get('cores', 'n/a')} cores, device {hw.get('device', 'n/a')}, {hw.get('threads', 'n/a')} thread(s), "
-        f"torch {hw.get('torch', 'n/a')}",
+        f"- time: {_fmt(t, 0)} s ({_fmt(t / 3600 if isinstance(t, (int, float)) else None)} h) on {_hardware(hw)}, "
+        f"{hw.get('threads', 'n/a')} thread(s), torch {hw.get('torch', 'n/a')}",
     ]
     lines += _lineage(meta)
     if "source" in extra:
