@@ -20,7 +20,7 @@ from zoo.backends import (
     list_backends,
     load_artifact,
 )
-from zoo.backends.base import check_batch, map_outputs, measure_parity, nme_percent, run_chunked
+from zoo.backends.base import INT8_NME_LIMIT, check_batch, map_outputs, measure_parity, nme_percent, parity_summary, run_chunked
 
 
 def test_table_names_every_backend_module() -> None:
@@ -93,6 +93,14 @@ def test_parity_numbers() -> None:
     assert p["nme_difference"] == pytest.approx(p["nme_backend"] - p["nme_torch"])
     assert not measure_parity(ref, {**got, "landmarks": truth + 0.02}, "fp32", 96)["passed"]
     assert measure_parity(ref, {**got, "landmarks": truth + 0.02}, "int8", 96)["passed"]  # int8 has no max-error limit
+    # ... but a quantisation that wrecks the landmarks fails on NME, labelled or not
+    wrecked = {**got, "landmarks": truth + rng.normal(0, 0.05, truth.shape)}
+    bad = measure_parity(ref, wrecked, "int8", 96, truth)
+    assert bad["nme_difference"] > INT8_NME_LIMIT and not bad["passed"] and bad["nme_limit"] == INT8_NME_LIMIT
+    assert "(limit 3)" in parity_summary(bad)
+    assert not measure_parity(ref, wrecked, "int8", 96)["passed"]  # no truth: judged against torch's landmarks
+    mild = {**got, "landmarks": truth + 0.01 + rng.normal(0, 0.002, truth.shape)}
+    assert measure_parity(ref, mild, "int8", 96, truth)["passed"]
     assert nme_percent(truth, truth) == 0.0
 
 

@@ -28,6 +28,12 @@ MANIFEST_FORMAT = "zoo-artifact/1"
 PRECISIONS = ("fp32", "fp16", "int8")
 #: Max abs error limits of the landmarks against torch, in [-0.5, 0.5] crop units (issue #6).
 PARITY_LIMITS: dict[str, float | None] = {"fp32": 1e-4, "fp16": 2e-3, "int8": None}
+#: int8 has no max-error limit (quantisation moves points by a pixel or more), but its NME may not rise by more
+#: than this many points over torch's on the labelled calibration batch (or, unlabelled, differ from torch's
+#: landmarks by more than INT8_NME_VS_TORCH_LIMIT %). Sound int8 exports of the shipped and fdfat models rise by
+#: -0.3 to +1.7 points here; a broken TFLite quantisation of an LWCSP checkpoint rose by 10.9.
+INT8_NME_LIMIT = 3.0
+INT8_NME_VS_TORCH_LIMIT = 20.0
 NOT_MEASURABLE = "not measurable on this OS"
 
 
@@ -292,7 +298,15 @@ def measure_parity(reference: Mapping[str, np.ndarray], got: Mapping[str, np.nda
         parity["nme_torch"] = nme_percent(lm_ref, truth)
         parity["nme_backend"] = nme_percent(lm_got, truth)
         parity["nme_difference"] = parity["nme_backend"] - parity["nme_torch"]
-    parity["passed"] = bool(limit is None or worst <= limit)
+    passed = limit is None or worst <= limit
+    if precision == "int8":
+        if parity["nme_difference"] is not None:
+            parity["nme_limit"] = INT8_NME_LIMIT
+            passed = passed and parity["nme_difference"] <= INT8_NME_LIMIT
+        elif parity["nme_vs_torch"] is not None:
+            parity["nme_vs_torch_limit"] = INT8_NME_VS_TORCH_LIMIT
+            passed = passed and parity["nme_vs_torch"] <= INT8_NME_VS_TORCH_LIMIT
+    parity["passed"] = bool(passed)
     return parity
 
 
@@ -308,5 +322,7 @@ def parity_summary(parity: Mapping[str, Any]) -> str:
     errs = ", ".join(f"{k} {v:.2e}" for k, v in parity["max_abs_error"].items())
     nme = parity.get("nme_difference")
     nme_txt = f"NME diff {nme:+.4f} pt" if nme is not None else f"NME vs torch {parity.get('nme_vs_torch') or 0:.4f} %"
+    nme_limit = parity.get("nme_limit") if nme is not None else parity.get("nme_vs_torch_limit")
+    nme_txt += f" (limit {nme_limit:g})" if nme_limit else ""
     limit = parity.get("limit")
     return f"max abs error {errs} (limit {limit:g})" + f"; {nme_txt}" if limit else f"max abs error {errs}; {nme_txt}"
