@@ -90,7 +90,7 @@ def artifact_size(artifact: Any) -> int:
 
 def prepare(config: Config, on_linux_coreml: str = "needs macOS") -> Config:
     """Export (cached) and load one configuration; a failure becomes the row's status, not a crash."""
-    from zoo.backends import MissingExtraError, get_backend
+    from zoo.backends import MissingExtraError, ParityError, get_backend
 
     if config.backend == "coreml" and platform.system() != "Darwin":
         config.status = on_linux_coreml
@@ -109,6 +109,9 @@ def prepare(config: Config, on_linux_coreml: str = "needs macOS") -> Config:
             config.runtime = get_backend(config.backend).load(config.artifact, config.threads)
     except MissingExtraError as e:
         config.status = f"missing extra: {str(e).splitlines()[0]}"
+    except ParityError as e:  # short enough for a table cell; the export command prints the whole story
+        nme = e.parity.get("nme_difference")
+        config.status = "refused: parity" + (f" (NME {nme:+.1f})" if nme is not None else "")
     except Exception as e:  # noqa: BLE001 - one failing backend must not stop the others' rows
         config.status = f"failed: {type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}"
     return config

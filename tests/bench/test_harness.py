@@ -144,3 +144,15 @@ def test_progress_display_never_changes_what_is_timed(fake: types.ModuleType, mo
     assert lines[-1].endswith("4/4")
     with pytest.raises(ValueError, match="unknown bench task"):
         harness.make_call(configs[0], "nope", np.random.default_rng(0))
+
+
+def test_refused_export_is_a_short_status(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An int8 export that fails its parity limit becomes a table-sized status, not a crash or a paragraph."""
+    from zoo.backends import ParityError
+
+    def refuse(*args, **kwargs):
+        raise ParityError("tflite int8 export of x drifts from torch: ... a long line ...", {"nme_difference": 10.93})
+
+    monkeypatch.setattr(harness, "ensure_artifact", refuse)
+    config = harness.Config(source=artifacts.from_variant("lw-relu6-w0.5"), backend="tflite", precision="int8", threads=1)
+    assert harness.prepare(config).status == "refused: parity (NME +10.9)"
