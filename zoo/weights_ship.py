@@ -247,6 +247,9 @@ def render_card(ckpt: Checkpoint, size: int) -> str:
     lines += ["", f"## Accuracy (NME, % of inter-ocular distance; validation split of {data_name or 'the training data'})", "",
               "| split | NME |", "|---|---:|"]
     lines += [f"| {label} | {_fmt(metrics.get(key))} |" for label, key in YAW_BINS]
+    if "val_nme_prior" in metrics:
+        lines.append(f"| all, weighted like the {recipe.get('yaw_prior', 'non-uniform')} yaw prior's draws (chose this "
+                     f"checkpoint) | {_fmt(metrics['val_nme_prior'])} |")
     lines += [f"| {k[4:]} (extra validation set) | {_fmt(v)} |" for k, v in sorted(metrics.items())
               if k.startswith("nme_") and k not in dict(YAW_BINS).values()]
     if "face_acc" in metrics:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -56,13 +57,19 @@ def test_broken_file_fails_in_one_line_unless_skip_bad(rendered: Path, tmp_path:
     assert "Traceback" not in result.output
 
     result = runner.invoke(app, _args(data / "dataset.yaml", tmp_path / "skip", "--skip-bad", "--photometric", "strong",
-                                       "--yaw-prior", "frontal"))
+                                       "--yaw-prior", "frontal", "--epochs", "3"))
     assert result.exit_code == 0, result.output
     config = (tmp_path / "skip" / "config.yaml").read_text()
     assert "photometric: strong" in config and "yaw_prior: frontal" in config
     assert "left out 1 problem file" in result.output and f"skipped {victim}" in result.output
     card = load_checkpoint(tmp_path / "skip" / "best.pt").meta
     assert card["training_data"]["train_faces"] == len((data / "train.txt").read_text().split()) - 1
+    # the frontal prior's run keeps the checkpoint that is best on validation faces weighted like its draws
+    with open(tmp_path / "skip" / "log.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["stage"] == "1"]
+    prior = [float(r["val_nme_prior"]) for r in rows]
+    assert len(prior) >= 2 and all(float(r["val_nme_prior"]) != float(r["val_nme"]) for r in rows)
+    assert card["metrics"]["val_nme_prior"] == pytest.approx(min(prior), rel=1e-4)
 
 
 @pytest.mark.parametrize("bad, message", [

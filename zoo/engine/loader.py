@@ -96,12 +96,16 @@ def yaw_weights(samples: Sequence, prior: str) -> list[float] | None:
     out = []
     for s in samples:
         pose = pose_from_meta(getattr(s, "meta", None) or {})
-        if pose is None:
-            out.append(1.0)
-            continue
-        density = 0.25 + math.exp(-(pose[0] ** 2) / (2 * 30.0**2))
-        out.append(density / (0.25 + 75.0 / 180.0))  # relative to the density's mean over -90..90
+        out.append(1.0 if pose is None else prior_weight(pose[0], prior))
     return out
+
+
+def prior_weight(yaw_deg: float, prior: str) -> float:
+    """How much more often than under the renderer's uniform yaw ``prior`` draws a face at this yaw."""
+    if prior == "uniform":
+        return 1.0
+    density = 0.25 + math.exp(-(yaw_deg**2) / (2 * 30.0**2))
+    return density / (0.25 + 75.0 / 180.0)  # relative to the density's mean over -90..90
 
 
 def worker_init(_: int) -> None:

@@ -32,7 +32,7 @@ def _curves(plt, rows: list[dict[str, Any]], face: list[dict[str, Any]], path: P
     x = list(range(1, len(rows) + 1))
     axes[0].plot(x, [r["train_loss"] for r in rows], label="train")
     axes[0].set(title="landmark loss", xlabel="epoch", yscale="log")
-    nme_keys = ["val_nme"] + sorted({k for r in rows for k in r if k.startswith("nme_")})
+    nme_keys = ["val_nme"] + sorted({k for r in rows for k in r if k.startswith("nme_") or k == "val_nme_prior"})
     for key in nme_keys:
         ys = [r.get(key, math.nan) for r in rows]
         if any(not math.isnan(y) for y in ys):

@@ -29,7 +29,7 @@ from zoo.architectures.registry import build_model
 from . import distributed as D
 from .checkpoint import load_checkpoint, load_checkpoint_dict, save_checkpoint
 from .config import TrainConfig
-from .loader import EpochSampler, TrainData, build_data, default_split, make_loader, yaw_weights
+from .loader import EpochSampler, TrainData, build_data, default_split, make_loader, prior_weight, yaw_weights
 from .losses import make_landmark_loss, nme, nme_by_yaw, pose_loss
 from .optim import ModelEMA, WarmupCosine, make_optimizer, rng_state, seed_everything, set_rng_state
 from .progress import TrainProgress, write_log
@@ -173,9 +173,7 @@ class Trainer:
         return self.summary()
 
     def summary(self) -> dict[str, Any]:
-        rows = [r for r in self.state["history"] if r["stage"] == 1]
-        best = min(rows, key=lambda r: r["val_nme"]) if rows else {}
-        out = {"best": best, "last": self.state["history"][-1] if self.state["history"] else {}, "out": str(self.out),
+        out = {"best": self._best_row(), "last": self.state["history"][-1] if self.state["history"] else {}, "out": str(self.out),
                "time_s": self.state["time_s"]}
         out.update({k: self.state[k] for k in ("nme_before_step2", "nme_after_step2", "face") if k in self.state})
         return out
@@ -232,7 +230,7 @@ class Trainer:
             st["history"].append(row)
             st.update(epoch=epoch + 1, optimizer=opt.state_dict(), scheduler=sched.state_dict(), rng=rng_state(),
                       ema=ema.state_dict() if ema is not None else None)
-            score = metrics["val_nme"] if stage.index == 1 else metrics["val_bce"]
+            score = metrics.get(self._selection_key(), metrics["val_nme"]) if stage.index == 1 else metrics["val_bce"]
             improved = score < st["best"]
             if improved:
                 st["best"] = score
@@ -345,8 +343,23 @@ class Trainer:
         per = nme(r["landmarks"][:, :k], r["t_landmarks"], k)
         out = {f"{prefix}nme": float(per.mean())}
         if prefix == "val_":
-            out.update(nme_by_yaw(per, r["t_pose"][:, 0] * 90.0, r["t_has_pose"].view(-1) > 0.5))
+            yaw, known = r["t_pose"][:, 0] * 90.0, r["t_has_pose"].view(-1) > 0.5
+            out.update(nme_by_yaw(per, yaw, known))
+            if self.cfg.yaw_prior != "uniform":
+                # the validation faces weighted like the training draws: what the run optimises, so what picks best.pt
+                w = torch.tensor([prior_weight(y, self.cfg.yaw_prior) if k else 1.0
+                                  for y, k in zip(yaw.tolist(), known.tolist(), strict=True)], dtype=per.dtype)
+                out["val_nme_prior"] = float((per * w).sum() / w.sum())
         return out
+
+    def _selection_key(self) -> str:
+        """The stage-1 metric that chooses best.pt: val NME, weighted by the yaw prior when the draws are."""
+        return "val_nme" if self.cfg.yaw_prior == "uniform" else "val_nme_prior"
+
+    def _best_row(self) -> dict[str, Any]:
+        rows = [r for r in self.state["history"] if r["stage"] == 1]
+        key = self._selection_key()
+        return min(rows, key=lambda r: r.get(key, r["val_nme"])) if rows else {}
 
     def _landmark_nmes(self) -> dict[str, float]:
         return self._nme_metrics(self.model, self.data.val)
@@ -372,8 +385,7 @@ class Trainer:
     # ------------------------------------------------------------------ files
     def card(self, stage: Stage) -> dict[str, Any]:
         rows = [r for r in self.state["history"] if r["stage"] == 1]
-        best = min(rows, key=lambda r: r["val_nme"]) if rows else {}
-        metrics = {k: v for k, v in best.items() if k.startswith(("val_nme", "nme_"))}
+        metrics = {k: v for k, v in self._best_row().items() if k.startswith(("val_nme", "nme_"))}
         if not rows and self.init_card is not None:
             # step 2 alone: the frozen landmark network scores what its --init checkpoint scored (extra sets
             # included); val NME is the one measured here before step 2
