@@ -13,7 +13,7 @@ from zoo.architectures import create_model
 from zoo.cli import app
 from zoo.engine.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, sha256_file
 from zoo.engine.progress import write_log
-from zoo.weights_ship import ShipError, clean_meta, dataset_name, ship, write_card
+from zoo.weights_ship import ShipError, clean_meta, dataset_name, run_summary, ship, write_card
 
 VARIANT = "lw-relu6-w0.5-affine-cls"
 runner = CliRunner()
@@ -166,3 +166,14 @@ def test_card_traces_init_lineage(tmp_path: Path) -> None:
     hw = _meta()["hardware"]
     assert f"on {hw['cpu']}, {hw['cores']} cores, device {hw['device']}" in text  # step 2's own time names its machine
     assert "total training time including the runs above: 3612 s (1.00 h), summed over different hardware" in text
+
+
+def test_run_summary_picks_the_epoch_the_trainer_kept(tmp_path: Path) -> None:
+    """A --yaw-prior run keeps the epoch with the lowest prior-weighted NME; the card's best epoch agrees."""
+    rows = [{"stage": 1, "epoch": e, "lr": 0.001, "train_loss": 0.1, "val_nme": v, "val_nme_prior": w, "epoch_s": 1.0}
+            for e, v, w in ((1, 12.0, 9.0), (2, 11.0, 8.8), (3, 11.1, 7.6))]
+    write_log(rows, tmp_path / "log.csv")
+    assert run_summary(tmp_path / "log.csv")["best_epoch"] == 3
+    write_log([{k: v for k, v in r.items() if k != "val_nme_prior"} for r in rows], tmp_path / "log.csv")
+    assert run_summary(tmp_path / "log.csv")["best_epoch"] == 2
+

@@ -101,8 +101,10 @@ def run_summary(log_csv: Path) -> dict[str, Any]:
         return None if math.isnan(v) else v
 
     landmarks = [r for r in rows if r.get("stage") == "1"]
-    scored = [r for r in landmarks if num(r, "val_nme") is not None]
-    best = min(scored, key=lambda r: num(r, "val_nme")) if scored else None
+    # a yaw-prior run chose its best.pt by the prior-weighted NME (see Trainer._selection_key); so does its card
+    key = "val_nme_prior" if any(num(r, "val_nme_prior") is not None for r in landmarks) else "val_nme"
+    scored = [r for r in landmarks if num(r, key) is not None]
+    best = min(scored, key=lambda r: num(r, key)) if scored else None
     rates = [v for v in (num(r, "img_s") for r in rows) if v is not None]
     return {
         "epochs": {"landmarks": len(landmarks), "face": sum(r.get("stage") == "2" for r in rows)},
