@@ -157,6 +157,7 @@ def test_card_traces_init_lineage(tmp_path: Path) -> None:
              "training_time_s": 3600.0, "metrics": {"val_nme": 9.5},
              "hardware": {"cpu": "Intel Xeon", "cores": 16, "device": "cuda", "gpu": "NVIDIA H200"}}
     meta["init"] = {"checkpoint": "best.pt", "arch": "lw-relu6-affine", "sha256": "ab" * 32, "meta": step1}
+    meta["metrics"]["val_nme_prior"] = 7.5  # carried over from the landmark step, which chose its checkpoint by it
     model = create_model(VARIANT).eval()
     save_checkpoint(tmp_path / "s2.pt", model, meta)
     text = ship(tmp_path / "s2.pt", tmp_path / "weights").card.read_text()
@@ -166,6 +167,7 @@ def test_card_traces_init_lineage(tmp_path: Path) -> None:
     hw = _meta()["hardware"]
     assert f"on {hw['cpu']}, {hw['cores']} cores, device {hw['device']}" in text  # step 2's own time names its machine
     assert "total training time including the runs above: 3612 s (1.00 h), summed over different hardware" in text
+    assert "| all, weighted like the frontal yaw prior's draws (chose this checkpoint) | 7.50 |" in text  # the ancestor's prior
 
 
 def test_run_summary_picks_the_epoch_the_trainer_kept(tmp_path: Path) -> None:

@@ -167,7 +167,7 @@ def _fmt(v: Any, digits: int = 2) -> str:
 
 
 def _hardware(hw: Any) -> str:
-    """Where a run trained, e.g. ``NVIDIA H200 (cuda) with 16 cores of Intel Xeon``: seconds on a GPU and on a 2-core CPU
+    """Where a run trained, e.g. ``NVIDIA H200 (cuda) with Intel Xeon, 16 cores``: seconds on a GPU and on a 2-core CPU
     are not the same currency, so every time on the card says which it is."""
     if not isinstance(hw, dict) or not hw:
         return "unrecorded hardware"
@@ -175,6 +175,18 @@ def _hardware(hw: Any) -> str:
     if hw.get("device") == "cuda":
         return f"{hw.get('gpu', 'a GPU')} (cuda) with {cpu}"
     return f"{cpu}, device {hw.get('device', 'n/a')}"
+
+
+def _landmark_yaw_prior(meta: dict[str, Any]) -> str:
+    """The yaw prior the landmarks were trained with: this run's, or the nearest ``--init`` ancestor's that used one
+    (a face-score step alone keeps its ancestor's landmarks, and with them its val_nme_prior)."""
+    node: Any = {"meta": meta}
+    while isinstance(node, dict):
+        prior = ((node.get("meta") or {}).get("recipe") or {}).get("yaw_prior", "uniform")
+        if prior != "uniform":
+            return prior
+        node = (node.get("meta") or {}).get("init")
+    return "non-uniform"
 
 
 def _lineage(meta: dict[str, Any]) -> list[str]:
@@ -250,7 +262,7 @@ def render_card(ckpt: Checkpoint, size: int) -> str:
               "| split | NME |", "|---|---:|"]
     lines += [f"| {label} | {_fmt(metrics.get(key))} |" for label, key in YAW_BINS]
     if "val_nme_prior" in metrics:
-        lines.append(f"| all, weighted like the {recipe.get('yaw_prior', 'non-uniform')} yaw prior's draws (chose this "
+        lines.append(f"| all, weighted like the {_landmark_yaw_prior(meta)} yaw prior's draws (chose this "
                      f"checkpoint) | {_fmt(metrics['val_nme_prior'])} |")
     lines += [f"| {k[4:]} (extra validation set) | {_fmt(v)} |" for k, v in sorted(metrics.items())
               if k.startswith("nme_") and k not in dict(YAW_BINS).values()]
