@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zoo.data.synth_kernels import blob, fill_triangle_ids, interpolate, skin_colour, surface_rays
+from zoo.data.synth_kernels import blob, fill_triangle_ids, interpolate, surface_rays
 from zoo.data.synth_raster import MeshPart, rasterize
 from zoo.data.synth_shade import Lighting, light, sample_lighting
 from zoo.data.synth_shadow import key_visibility
@@ -98,26 +98,6 @@ def test_light_matches_the_numpy_model(shadowed: bool) -> None:
     got = light(n, v, lt, 0.3, 0.7, 20.0, shadow)
     for g, want in zip(got, _light_reference(n, v, lt, 0.3, 0.7, 20.0, shadow), strict=True):
         np.testing.assert_allclose(g, want, atol=2e-6)
-
-
-def test_skin_colour_is_the_lit_albedo_with_scatter_and_specular() -> None:
-    rng = np.random.default_rng(4)
-    lt = sample_lighting(rng)
-    m = 400
-    n = _unit(rng.normal(size=(m, 3)) - [0, 0, 1]).astype(np.float32)
-    v = _unit(rng.normal(size=(m, 3)) * 0.2 + [0, 0, 1]).astype(np.float32)
-    ao, vis = rng.uniform(0.5, 1, m).astype(np.float32), rng.uniform(0, 1, m).astype(np.float32)
-    idx = np.sort(rng.choice(m, 250, replace=False))
-    albedo = rng.uniform(0, 1, (250, 3)).astype(np.float32)
-    spec = rng.choice([0.35, 1.0], 250).astype(np.float32) * lt.spec
-    got = skin_colour(idx, albedo, spec, n, v, ao, vis, lt.key_dir, lt.key, lt.fill_dir, lt.fill, lt.sky, lt.ground,
-                      float(lt.wrap), float(lt.shininess))
-    diff, amb, sp = _light_reference(n[idx], v[idx], lt, lt.wrap, 1.0, lt.shininess, vis[idx])
-    a = ao[idx][:, None]
-    scatter = np.array([0.5, 0.1, 0.05], np.float32) * lt.key
-    want = albedo * (diff * (0.55 + 0.45 * a) + amb * a)
-    want += albedo * np.clip(0.15 - np.abs(n[idx] @ lt.key_dir), 0, None)[:, None] * scatter + sp * spec[:, None]
-    np.testing.assert_allclose(got, want, atol=2e-5)
 
 
 def test_surface_rays_normalise_and_turn_normals_toward_the_camera() -> None:

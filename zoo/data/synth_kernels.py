@@ -46,6 +46,34 @@ def fill_triangle_ids(ids: np.ndarray, uv: np.ndarray, tris: np.ndarray, order: 
 
 
 @njit(cache=True, nogil=True)
+def draw_order(uv: np.ndarray, z: np.ndarray, tris: np.ndarray, two_sided: np.ndarray, layer: np.ndarray,
+               bias: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Indices of the triangles worth drawing, in painter's order: by layer, then far to near (centroid depth
+    pulled ``bias`` mm toward the camera). Dropped: back faces of one-sided parts, degenerate triangles, those
+    behind the camera and those entirely off the image."""
+    n = len(tris)
+    keep = np.empty(n, np.int64)
+    key = np.empty(n)
+    k = 0
+    for t in range(n):
+        a, b, c = tris[t, 0], tris[t, 1], tris[t, 2]
+        area = (uv[b, 0] - uv[a, 0]) * (uv[c, 1] - uv[a, 1]) - (uv[c, 0] - uv[a, 0]) * (uv[b, 1] - uv[a, 1])
+        if not (area < -1e-6 or (two_sided[t] and abs(area) > 1e-6)):
+            continue
+        zc = (z[a] + z[b] + z[c]) / 3
+        if zc <= 1.0:
+            continue
+        if max(uv[a, 0], uv[b, 0], uv[c, 0]) < -1 or max(uv[a, 1], uv[b, 1], uv[c, 1]) < -1:
+            continue
+        if min(uv[a, 0], uv[b, 0], uv[c, 0]) > w or min(uv[a, 1], uv[b, 1], uv[c, 1]) > h:
+            continue
+        keep[k] = t
+        key[k] = layer[t] * 1e6 - (zc - bias[t])
+        k += 1
+    return keep[:k][np.argsort(key[:k], kind="mergesort")]
+
+
+@njit(cache=True, nogil=True)
 def interpolate(ids: np.ndarray, uv: np.ndarray, tris: np.ndarray, attrs: np.ndarray, z: np.ndarray):  # noqa: ANN201
     """Covered pixels in row-major order: (ys, xs, triangle ids, attributes [N,A] float32, depth [N] float32).
 
@@ -116,7 +144,7 @@ def surface_rays(attrs: np.ndarray, xs: np.ndarray, ys: np.ndarray, depth: np.nd
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _light_point(nx, ny, nz, vx, vy, vz, key_dir, fill_dir, wrap, shin, shadow, shadowed):  # noqa: ANN001, ANN202
+def light_point(nx, ny, nz, vx, vy, vz, key_dir, fill_dir, wrap, shin, shadow, shadowed):  # noqa: ANN001, ANN202
     """Scalar weights of one point: (key diffuse, fill diffuse, sky fraction, specular, n.l); see ``synth_shade.light``."""
     nk = nx * key_dir[0] + ny * key_dir[1] + nz * key_dir[2]
     kd = max((nk + wrap) / (1.0 + wrap), 0.0)
@@ -143,7 +171,7 @@ def light_terms(n: np.ndarray, v: np.ndarray, key_dir: np.ndarray, key: np.ndarr
     amb = np.empty((m, 3), np.float32)
     sp = np.empty((m, 3), np.float32)
     for i in range(m):
-        kd, nf, up, s, _ = _light_point(n[i, 0], n[i, 1], n[i, 2], v[i, 0], v[i, 1], v[i, 2], key_dir, fill_dir, wrap, shin,
+        kd, nf, up, s, _ = light_point(n[i, 0], n[i, 1], n[i, 2], v[i, 0], v[i, 1], v[i, 2], key_dir, fill_dir, wrap, shin,
                                         shadow[i] if shadowed else 1.0, shadowed)
         for ch in range(3):
             diff[i, ch] = kd * key[ch] + nf * fill[ch]
@@ -153,52 +181,50 @@ def light_terms(n: np.ndarray, v: np.ndarray, key_dir: np.ndarray, key: np.ndarr
 
 
 @njit(cache=True, nogil=True)
-def skin_colour(idx: np.ndarray, albedo: np.ndarray, spec: np.ndarray, n: np.ndarray, v: np.ndarray, ao: np.ndarray,
-                vis: np.ndarray, key_dir: np.ndarray, key: np.ndarray, fill_dir: np.ndarray, fill: np.ndarray,
-                sky: np.ndarray, ground: np.ndarray, wrap: float, shin: float) -> np.ndarray:
-    """Lit skin RGB of fragments ``idx``: albedo x (diffuse + ambient, occlusion-weighted) + red scatter into
-    the terminator + specular scaled by ``spec`` (lips are less shiny); one pass instead of a dozen [N,3] arrays."""
-    m = len(idx)
-    col = np.empty((m, 3), np.float32)
-    for j in range(m):
-        i = idx[j]
-        kd, nf, up, s, nk = _light_point(n[i, 0], n[i, 1], n[i, 2], v[i, 0], v[i, 1], v[i, 2], key_dir, fill_dir, wrap, shin,
-                                         vis[i], True)
-        a = ao[i]
-        sc = max(0.15 - abs(nk), 0.0)  # skin scatters red light into the terminator
-        for ch in range(3):
-            diff = kd * key[ch] + nf * fill[ch]
-            amb = sky[ch] * up + ground[ch] * (1.0 - up)
-            scatter = (0.5, 0.1, 0.05)[ch] * key[ch]
-            col[j, ch] = albedo[j, ch] * (diff * (0.55 + 0.45 * a) + amb * a + sc * scatter) + s * spec[j] * key[ch]
-    return col
+def light_space(points: np.ndarray, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Points [N,3] in the light's frame: columns (along u, along v, toward the light w)."""
+    out = np.empty((len(points), 3))
+    for i in range(len(points)):
+        x, y, z = points[i, 0], points[i, 1], points[i, 2]
+        out[i, 0] = x * u[0] + y * u[1] + z * u[2]
+        out[i, 1] = x * v[0] + y * v[1] + z * v[2]
+        out[i, 2] = x * w[0] + y * w[1] + z * w[2]
+    return out
 
 
 @njit(cache=True, nogil=True)
-def splat_max(height: np.ndarray, cx: np.ndarray, cy: np.ndarray, z: np.ndarray) -> None:
-    """height[cy, cx] = max(height[cy, cx], z) for every point (np.maximum.at, without its overhead)."""
+def splat_max(height: np.ndarray, lp: np.ndarray, lo_u: float, lo_v: float, cell: float) -> None:
+    """Height map of light-space points ``lp``: each cell keeps the point nearest the light (the largest w)."""
     h, w = height.shape
-    for i in range(len(z)):
-        if 0 <= cy[i] < h and 0 <= cx[i] < w and z[i] > height[cy[i], cx[i]]:
-            height[cy[i], cx[i]] = z[i]
+    for i in range(len(lp)):
+        cx, cy = int((lp[i, 0] - lo_u) / cell), int((lp[i, 1] - lo_v) / cell)
+        z = np.float32(lp[i, 2])
+        if 0 <= cy < h and 0 <= cx < w and z > height[cy, cx]:
+            height[cy, cx] = z
 
 
 @njit(cache=True, nogil=True)
-def shadow_lookup(height: np.ndarray, fx: np.ndarray, fy: np.ndarray, depth: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """Percentage-closer filtering over the four nearest cells: the lit fraction of each point."""
-    h, w = height.shape
-    lit = np.empty(len(fx), np.float32)
-    for i in range(len(fx)):
-        x0, y0 = math.floor(fx[i]), math.floor(fy[i])
-        tx, ty = fx[i] - x0, fy[i] - y0
+def shadow_lookup(height: np.ndarray, lp: np.ndarray, normals: np.ndarray, w: np.ndarray, lo_u: float, lo_v: float,
+                  cell: float) -> np.ndarray:
+    """Lit fraction of each light-space point: percentage-closer filtering over the four nearest cells, with a
+    slope-scaled depth bias (surfaces grazing the light need more to not shadow themselves)."""
+    h, wd = height.shape
+    lit = np.empty(len(lp), np.float32)
+    for i in range(len(lp)):
+        cos = abs(normals[i, 0] * w[0] + normals[i, 1] * w[1] + normals[i, 2] * w[2])
+        cos = min(max(cos, 0.05), 1.0)
+        bias = 4.0 + min(5.0 * math.sqrt(1 - cos * cos) / cos, 15.0)
+        fx, fy = (lp[i, 0] - lo_u) / cell - 0.5, (lp[i, 1] - lo_v) / cell - 0.5
+        x0, y0 = math.floor(fx), math.floor(fy)
+        tx, ty = fx - x0, fy - y0
         acc = 0.0
         for dy in range(2):
             yi = min(max(int(y0) + dy, 0), h - 1)
             wy = ty if dy else 1.0 - ty
             for dx in range(2):
-                xi = min(max(int(x0) + dx, 0), w - 1)
+                xi = min(max(int(x0) + dx, 0), wd - 1)
                 wx = tx if dx else 1.0 - tx
-                if height[yi, xi] <= depth[i] + bias[i]:
+                if height[yi, xi] <= lp[i, 2] + bias:
                     acc += wx * wy
         lit[i] = acc
     return lit

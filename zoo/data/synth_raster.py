@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from zoo.data.synth_kernels import fill_triangle_ids, interpolate
+from zoo.data.synth_kernels import draw_order, fill_triangle_ids, interpolate
 
 
 @dataclass
@@ -66,17 +66,9 @@ def rasterize(parts: list[MeshPart], k: np.ndarray, size: tuple[int, int]) -> Fr
     two = np.concatenate([np.full(n, p.two_sided) for p, n in zip(parts, count, strict=True)])
 
     uv = project(verts, k)
-    p0, p1, p2 = uv[tris[:, 0]], uv[tris[:, 1]], uv[tris[:, 2]]
-    area = (p1[:, 0] - p0[:, 0]) * (p2[:, 1] - p0[:, 1]) - (p2[:, 0] - p0[:, 0]) * (p1[:, 1] - p0[:, 1])
-    z = verts[:, 2]
-    zc = (z[tris[:, 0]] + z[tris[:, 1]] + z[tris[:, 2]]) / 3
-    lo, hi = np.minimum(np.minimum(p0, p1), p2), np.maximum(np.maximum(p0, p1), p2)
-    keep = (area < -1e-6) | (two & (np.abs(area) > 1e-6))
-    keep &= (zc > 1.0) & (hi[:, 0] >= -1) & (hi[:, 1] >= -1) & (lo[:, 0] <= w) & (lo[:, 1] <= h)
-    idx = np.nonzero(keep)[0]
-    order = idx[np.lexsort((-(zc[idx] - bias[idx]), layer[idx]))]
+    order = draw_order(uv, verts[:, 2], tris, two, layer, bias, w, h)
 
     ids = np.full((h, w), -1, np.int32)
     fill_triangle_ids(ids, uv, tris, order)
-    ys, xs, tid, frag_attrs, depth = interpolate(ids, uv, tris, attrs, z)
+    ys, xs, tid, frag_attrs, depth = interpolate(ids, uv, tris, attrs, verts[:, 2])
     return Fragments(ys, xs, ys * w + xs, material[tid], frag_attrs, depth, ids)

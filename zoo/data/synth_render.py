@@ -16,13 +16,12 @@ import numpy as np
 from zoo.data import head_parts as parts
 from zoo.data.head_deform import deform, sample_expression, sample_identity
 from zoo.data.head_mesh import eye_geometry, grid_normals, head_grid, radial_surface
-from zoo.data.synth_kernels import skin_colour, surface_rays
+from zoo.data.shade_kernels import eye_pass, material_pass, skin_pass
+from zoo.data.synth_kernels import surface_rays
 from zoo.data.synth_raster import MeshPart, project, rasterize
 from zoo.data.synth_scene import background, camera_effects, flyaway_strands, occluders
 from zoo.data.synth_shade import (
-    A_AO,
     A_UV,
-    A_X,
     MAT_CLOTH,
     MAT_EAR,
     MAT_FRAME,
@@ -34,18 +33,17 @@ from zoo.data.synth_shade import (
     eye_fraction,
     light,
     mouth_fraction,
-    remap_points,
     sample_lighting,
-    sample_tex,
-    shade_eyes,
     shade_mouth,
 )
 from zoo.data.synth_shadow import key_visibility
 from zoo.data.synth_texture import (
     LABEL_EYE_L,
     LABEL_EYE_R,
-    LABEL_LIPS,
     LABEL_MOUTH,
+    TEX_PHI,
+    TEX_PPD,
+    TEX_THETA,
     Appearance,
     face_texture,
     landmark_angles,
@@ -265,10 +263,7 @@ def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, casters) -> np
     img.reshape(-1)[frags.flat] = vis
     vis = cv2.GaussianBlur(img, (0, 0), max(1.0, size / 160)).reshape(-1)[frags.flat]
     skin_c, hair_c = app.skin.astype(np.float32), app.hair.astype(np.float32)
-    ao = frags.attrs[:, A_AO]
-    uv = frags.attrs[:, A_UV].astype(np.float64)
     mat = frags.material
-    out = np.zeros((len(mat), 3), np.float32)
     # every random draw up front, whatever is visible, so the stream never shifts between frames
     pores = cv2.resize(rng.standard_normal((size // 2, size // 2)).astype(np.float32), (size, size)).reshape(-1)[frags.flat]
     tex, label = face_texture(rng, app)
@@ -278,54 +273,23 @@ def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, casters) -> np
     tile = pattern(rng, np.clip(rng.uniform(0.03, 0.9, 3) * rng.uniform(0.5, 1.2), 0, 1))
     frame = np.clip(rng.uniform(0.0, 0.5, 3) * (rng.uniform() < 0.7), 0, 1)
 
-    thick = frags.attrs[:, A_X]
-    hair_cover = np.clip((thick + 1.2 * pores + 0.5) / 2.5, 0, 1)  # fuzzy hairline: hair fades into skin
-    fringe = (mat == MAT_HAIR) & (hair_cover < 1)
-    skin_like = (mat == MAT_SKIN) | (mat == MAT_EAR) | (mat == MAT_NECK) | fringe
-    if np.any(skin_like):
-        idx = np.nonzero(skin_like)[0]
-        albedo = np.tile(skin_c, (len(idx), 1))
-        head = (mat[idx] == MAT_SKIN) | fringe[idx]
-        lab = np.zeros(len(idx), np.uint8)
-        if np.any(head):
-            albedo[head] = sample_tex(tex, uv[idx[head]])
-            lab[head] = sample_tex(label, uv[idx[head]], cv2.INTER_NEAREST)
-        albedo *= (1 + 0.03 * pores[idx])[:, None]
-        spec = np.where(lab == LABEL_LIPS, 0.35, 1.0).astype(np.float32) * lt.spec
-        col = skin_colour(idx, albedo, spec, n_all, v, ao, vis, lt.key_dir, lt.key, lt.fill_dir, lt.fill, lt.sky,
-                          lt.ground, float(lt.wrap), float(lt.shininess))
-        lm_ang = landmark_angles()
-        m = lab == LABEL_MOUTH
-        if np.any(m):
-            f = mouth_fraction(uv[idx[m]], lm_ang)
-            diff, amb, _ = light(n_all[idx[m]], v[idx[m]], lt, lt.wrap, 1.0, lt.shininess, vis[idx[m]])
-            col[m] = shade_mouth(f, app.skin, teeth_lower) * (amb + 0.5 * diff)
-        for label_id, which, lo in ((LABEL_EYE_R, 0, 36), (LABEL_EYE_L, 1, 42)):
-            e = lab == label_id
-            if np.any(e):
-                f = eye_fraction(uv[idx[e]], lm_ang, lo)
-                col[e] = shade_eyes(frags.xs[idx[e]].astype(np.float64), frags.ys[idx[e]].astype(np.float64), k, centres_cam,
-                                    gaze_cam, radius, np.full(int(e.sum()), which), f, app.iris, lt,
-                                    eye_vals)
-        out[idx] = col
-    h = np.nonzero(mat == MAT_HAIR)[0]
-    if len(h):
-        s = remap_points(st, (uv[h, 0] + 180) / 360 * st.shape[1] * 3 % st.shape[1], (uv[h, 1] + 90) / 180 * st.shape[0],
-                         border=cv2.BORDER_REFLECT)
-        diff, amb, sp = light(n_all[h], v[h], lt, 0.15, 0.3, 8.0, vis[h])
-        alb = hair_c[None] * s[:, None]
-        col = alb * (diff * 0.9 + amb) * ao[h][:, None] + sp * (0.5 + hair_c.mean()) * s[:, None]
-        a = hair_cover[h][:, None]
-        out[h] = col * a + out[h] * (1 - a)
-    c = np.nonzero(mat == MAT_CLOTH)[0]
-    if len(c):
-        px = ((uv[c, 0] / (2 * np.pi)) * 512 % 64).astype(int)
-        py = (uv[c, 1] * 0.5 % 64).astype(int)
-        diff, amb, sp = light(n_all[c], v[c], lt, 0.3, 0.05, 8.0, vis[c])
-        out[c] = tile[py, px] * (diff + amb) * ao[c][:, None] + sp
-    g = np.nonzero((mat == MAT_FRAME) | (mat == MAT_LENS))[0]
-    if len(g):
-        alb = np.where((mat[g] == MAT_LENS)[:, None], np.array([0.03, 0.03, 0.035]), frame)
-        diff, amb, sp = light(n_all[g], v[g], lt, 0.0, 0.8, 40.0)
-        out[g] = alb * (diff + amb) + sp
-    return np.clip(out, 0, 1.2).astype(np.float32)
+    tex_origin = np.array([TEX_PHI[0], TEX_THETA[0]])
+    col, lab = skin_pass(mat, frags.attrs, n_all, v, vis, pores, tex, label, tex_origin, TEX_PPD, skin_c, lt.key_dir, lt.key,
+                         lt.fill_dir, lt.fill, lt.sky, lt.ground, float(lt.wrap), float(lt.spec), float(lt.shininess))
+    lm_ang = landmark_angles()
+    cam = np.array([k[0, 0], k[1, 1], k[0, 2], k[1, 2]])
+    m = np.nonzero(lab == LABEL_MOUTH)[0]
+    if len(m):
+        f = mouth_fraction(frags.attrs[m, A_UV].astype(np.float64), lm_ang)
+        diff, amb, _ = light(n_all[m], v[m], lt, lt.wrap, 1.0, lt.shininess, vis[m])
+        col[m] = shade_mouth(f, app.skin, teeth_lower) * (amb + 0.5 * diff)
+    for label_id, which, lo in ((LABEL_EYE_R, 0, 36), (LABEL_EYE_L, 1, 42)):
+        e = np.nonzero(lab == label_id)[0]
+        if len(e):
+            f = eye_fraction(frags.attrs[e, A_UV].astype(np.float64), lm_ang, lo)
+            eye_pass(col, e, frags.xs[e], frags.ys[e], f, cam, centres_cam[which], gaze_cam[which], radius, app.iris,
+                     eye_vals, lt.key_dir, lt.key, lt.fill_dir, lt.fill, lt.sky, lt.ground)
+    material_pass(col, mat, frags.attrs, n_all, v, vis, pores, hair_c, st, tile, frame.astype(np.float32), lt.key_dir,
+                  lt.key, lt.fill_dir, lt.fill, lt.sky, lt.ground)
+    return col
+

@@ -3,18 +3,17 @@
 Lighting is a key light with wrap-around diffuse (a cheap stand-in for light scattering in skin),
 a fill light, a sky/ground ambient term scaled by the mesh's ambient occlusion, and Blinn-Phong
 specular. Eyes are ray-cast per pixel against eyeball spheres wherever the skin texture says
-"eye opening", so iris, pupil and highlight are sharp at any pose.
+"eye opening", so iris, pupil and highlight are sharp at any pose. The per-fragment passes are
+compiled (``shade_kernels``); this module holds the lighting model, materials and the mouth.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from zoo.data.synth_kernels import light_terms
-from zoo.data.synth_texture import TEX_PHI, TEX_PPD, TEX_THETA
 
 MAT_SKIN, MAT_HAIR, MAT_EAR, MAT_NECK, MAT_CLOTH, MAT_FRAME, MAT_LENS = range(7)
 # attribute columns: normal xyz, ambient occlusion, texture u, v
@@ -55,12 +54,6 @@ def sample_lighting(rng: np.random.Generator) -> Lighting:
     return Lighting(*f32, float(rng.uniform(0.1, 0.45)), float(rng.uniform(0.04, 0.25)), float(rng.uniform(12, 40)))
 
 
-def view_dirs(xs: np.ndarray, ys: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Unit rays from the camera through pixel centres."""
-    d = np.stack([(xs - k[0, 2]) / k[0, 0], (ys - k[1, 2]) / k[1, 1], np.ones(len(xs))], 1)
-    return _unit(d).astype(np.float32)
-
-
 def light(
     n: np.ndarray, v: np.ndarray, lt: Lighting, wrap: float, spec: float, shin: float, shadow: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -76,64 +69,12 @@ def light(
                        float(shin), sh, shadowed)
 
 
-def sample_tex(tex: np.ndarray, uv: np.ndarray, interp: int = cv2.INTER_LINEAR) -> np.ndarray:
-    """Sample a (phi, theta)-chart texture at N texture coordinates (degrees)."""
-    return remap_points(tex, (uv[:, 0] - TEX_PHI[0]) * TEX_PPD, (uv[:, 1] - TEX_THETA[0]) * TEX_PPD, interp)
-
-
-def remap_points(img: np.ndarray, x: np.ndarray, y: np.ndarray, interp: int = cv2.INTER_LINEAR,
-                 border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
-    """``img`` sampled at N float pixel positions (cv2.remap, in rows of 1024 because of its size limit)."""
-    n = len(x)
-    rows = max(1, -(-n // 1024))
-    mx = np.zeros(rows * 1024, np.float32)
-    my = np.zeros(rows * 1024, np.float32)
-    mx[:n], my[:n] = x, y
-    out = cv2.remap(img, mx.reshape(rows, 1024), my.reshape(rows, 1024), interp, borderMode=border)
-    return out.reshape(rows * 1024, *img.shape[2:])[:n]
-
-
 def _fraction(uv: np.ndarray, upper: list[int], lower: list[int], lm_angles: np.ndarray) -> np.ndarray:
     """0 at the upper contour, 1 at the lower one, along latitude (neutral texture coordinates)."""
     up, lo = lm_angles[upper], lm_angles[lower]
     yu = np.interp(uv[:, 0], *up[np.argsort(up[:, 0])].T)
     yl = np.interp(uv[:, 0], *lo[np.argsort(lo[:, 0])].T)
     return np.clip((uv[:, 1] - yu) / np.maximum(yl - yu, 1e-3), 0, 1)
-
-
-def shade_eyes(
-    xs: np.ndarray, ys: np.ndarray, k: np.ndarray, centres: np.ndarray, gazes: np.ndarray, radius: float,
-    which: np.ndarray, frac: np.ndarray, iris: np.ndarray, lt: Lighting, rng_vals: np.ndarray
-) -> np.ndarray:
-    """RGB of eye pixels: ray-sphere hit, sclera / iris / pupil by angle from the gaze, lid shadow, highlight."""
-    v = view_dirs(xs, ys, k)
-    c = centres[which]
-    g = gazes[which]
-    b = np.sum(v * c, 1)
-    disc = b * b - (np.sum(c * c, 1) - radius * radius)
-    t = b - np.sqrt(np.clip(disc, 0, None))
-    hit = v * t[:, None]
-    q = _unit(hit - c)
-    cosang = np.sum(q * g, 1)
-    ang = np.degrees(np.arccos(np.clip(cosang, -1, 1)))
-    iris_deg, pupil_deg = 30.0, rng_vals[0]
-    # azimuth around the gaze axis for radial iris fibres
-    ref = _unit(np.cross(g, np.array([0.0, 1.0, 0.0])))
-    az = np.arctan2(np.sum(q * np.cross(g, ref), 1), np.sum(q * ref, 1))
-    fib = 1 + 0.25 * np.sin(az * 23 + rng_vals[1]) * np.sin(az * 7 + rng_vals[2])
-    sclera = np.array([0.92, 0.89, 0.86]) * (1 - 0.2 * np.clip((ang - 35) / 40, 0, 1))[:, None]
-    ring = np.clip((ang - (iris_deg - 5)) / 5, 0, 1)[:, None]
-    iris_col = iris * fib[:, None] * (1 - 0.55 * ring) * (1.25 - 0.5 * np.clip(ang / iris_deg, 0, 1))[:, None]
-    col = np.where((ang < iris_deg)[:, None], iris_col, sclera)
-    col = np.where((ang < pupil_deg)[:, None], np.array([0.02, 0.02, 0.025]), col)
-    lid = 0.55 + 0.45 * np.clip(frac / 0.35, 0, 1) ** 0.7
-    n = q
-    diff, amb, _ = light(n, v, lt, 0.3, 0.0, 1.0)
-    out = col * (0.6 * diff + amb + 0.25) * lid[:, None]  # eyes stay readable: wet, bright, lit from all sides
-    h = _unit(lt.key_dir - v)
-    sp = np.clip(np.sum(n * h, 1), 0, 1) ** 300 * 1.5
-    fill = np.clip(np.sum(n * _unit(np.array([-0.2, -0.4, -1.0]) - v), 1), 0, 1) ** 400 * 0.8  # camera-side catchlight
-    return out + ((sp + fill) * (lid > 0.5))[:, None] * np.array([1.0, 1.0, 1.0])
 
 
 def shade_mouth(frac: np.ndarray, skin: np.ndarray, teeth_lower: bool) -> np.ndarray:
