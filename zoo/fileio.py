@@ -12,10 +12,12 @@ from typing import IO
 
 
 @contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs) -> Iterator[IO]:
+def atomic_open(path: str | os.PathLike, mode: str = "wb", durable: bool = True, **kwargs) -> Iterator[IO]:
     """Open a temp file beside ``path``; on success fsync and rename it over ``path``, on error remove it.
 
-    A kill at any moment leaves either the old file or the new one, never a mix.
+    A kill at any moment leaves either the old file or the new one, never a mix. ``durable=False``
+    skips the fsync: still safe against a killed process (the rename is atomic), not against a power
+    cut, and a millisecond cheaper per file, for files that can be regenerated (rendered images).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -24,16 +26,18 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs) -> Iterator
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[IO], object], mode: str = "wb", **kwargs) -> None:
+def atomic_write(path: str | os.PathLike, write: Callable[[IO], object], mode: str = "wb", durable: bool = True,
+                 **kwargs) -> None:
     """``write(f)`` into ``path`` atomically (see ``atomic_open``)."""
-    with atomic_open(path, mode, **kwargs) as f:
+    with atomic_open(path, mode, durable, **kwargs) as f:
         write(f)
 
 

@@ -109,6 +109,7 @@ def test_interrupted_write_resumes_to_the_same_bytes(tmp_path: Path) -> None:
     resumed = synth.write_dataset(tmp_path / "resumed", 6, seed=4, workers=1, negatives_fraction=0.34).parent
     (resumed / "000001_meta.json").unlink()  # face 1 was being written when the run was killed
     (resumed / "negatives" / "000000.png").unlink()  # so was a negative
+    (resumed / "000002_meta.json").write_text("")  # not fsynced before a power cut: renamed but empty
     kept = (resumed / "000000.png").stat().st_mtime_ns
     synth.write_dataset(resumed, 6, seed=4, workers=1, negatives_fraction=0.34)
     assert (resumed / "000000.png").stat().st_mtime_ns == kept  # finished images are not re-rendered

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zoo.data.synth_kernels import blob, fill_triangle_ids, interpolate, surface_rays
+from zoo.data.synth_kernels import blob, fill_triangle_ids, interpolate, paste_and_soften, surface_rays
 from zoo.data.synth_raster import MeshPart, rasterize
 from zoo.data.synth_shade import Lighting, light, sample_lighting
 from zoo.data.synth_shadow import key_visibility
@@ -131,3 +131,26 @@ def test_blob_is_a_gaussian_window() -> None:
     p = np.random.default_rng(5).normal(0, 20, (300, 3))
     c = np.array([3.0, -4.0, 10.0])
     np.testing.assert_allclose(blob(p, *c, 12.0), np.exp(-np.sum((p - c) ** 2, 1) / (2 * 12.0**2)), rtol=1e-12)
+
+
+def test_paste_and_soften_blurs_the_silhouette_only() -> None:
+    """Against the version 2 statements: paste, then a 3x3 Gaussian blur wherever dilate != erode of the mask."""
+    import cv2
+
+    rng = np.random.default_rng(6)
+    ids = np.full((40, 50), -1, np.int32)
+    ids[5:30, 0:20] = 1  # touches the image border
+    ids[12:18, 30:45] = 2
+    ys, xs = np.nonzero(ids >= 0)
+    flat = ys * 50 + xs
+    colour = rng.uniform(0, 1, (len(flat), 3)).astype(np.float32)
+    bg = rng.uniform(0, 1, (40, 50, 3)).astype(np.float32)
+    k1d = cv2.getGaussianKernel(3, 0.8).ravel()
+    got = paste_and_soften(bg.copy(), flat, colour, ids, k1d)
+    want = bg.copy()
+    want.reshape(-1, 3)[flat] = colour
+    fg = (ids >= 0).astype(np.uint8)
+    edge = (cv2.dilate(fg, np.ones((3, 3), np.uint8)) - cv2.erode(fg, np.ones((3, 3), np.uint8))).astype(bool)
+    assert edge.sum() > 100
+    want[edge] = cv2.GaussianBlur(want, (3, 3), 0.8)[edge]
+    np.testing.assert_allclose(got, want, atol=1e-5)

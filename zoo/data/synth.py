@@ -66,11 +66,15 @@ def _write_face(task: tuple[Path, int, int, int, int]) -> tuple[int, float]:
     meta_path = stem.parent / (stem.name + "_meta.json")
     done = meta_path.exists() and Path(str(stem) + ".png").exists() and (stem.parent / (stem.name + "_ldmks.txt")).exists()
     if done:  # the meta is written last and atomically: the face is complete (resumed run)
-        return index, float(json.loads(meta_path.read_text())["yaw"])
+        try:
+            return index, float(json.loads(meta_path.read_text())["yaw"])
+        except (ValueError, KeyError):  # not fsynced (see below): after a power cut it may be empty; render again
+            pass
     img, pts, meta = render_face(np.random.default_rng([seed, index]), size)
     cv2.imwrite(str(stem) + ".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), PNG_FAST)
     (stem.parent / (stem.name + "_ldmks.txt")).write_text("".join(f"{x:.4f} {y:.4f}\n" for x, y in pts))
-    atomic_write(meta_path, lambda f: f.write(json.dumps(meta, separators=(",", ":"))), mode="w")
+    # no fsync per image (durable=False): a killed run resumes correctly, and a set can be re-rendered
+    atomic_write(meta_path, lambda f: f.write(json.dumps(meta, separators=(",", ":"))), mode="w", durable=False)
     return index, float(meta["yaw"])
 
 
@@ -83,7 +87,7 @@ def _write_negative(task: tuple[Path, int, int, int, int]) -> tuple[int, float]:
     ok, png = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), PNG_FAST)
     if not ok:
         raise OSError(f"OpenCV could not encode negative {path}")
-    atomic_write(path, lambda f: f.write(png.tobytes()))
+    atomic_write(path, lambda f: f.write(png.tobytes()), durable=False)
     return index, float("nan")
 
 

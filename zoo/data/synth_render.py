@@ -17,7 +17,7 @@ from zoo.data import head_parts as parts
 from zoo.data.head_deform import deform, sample_expression, sample_identity
 from zoo.data.head_mesh import eye_geometry, grid_normals, head_grid, radial_surface
 from zoo.data.shade_kernels import eye_pass, material_pass, skin_pass
-from zoo.data.synth_kernels import surface_rays
+from zoo.data.synth_kernels import paste_and_soften, surface_rays
 from zoo.data.synth_raster import MeshPart, project, rasterize
 from zoo.data.synth_scene import background, camera_effects, flyaway_strands, occluders
 from zoo.data.synth_shade import (
@@ -55,6 +55,7 @@ from zoo.pose import MEAN_FACE_68, camera_matrix, rotation_matrix
 
 FLIP = np.array([1.0, 1.0, -1.0])  # head frame (z toward the camera) -> camera-aligned axes
 IRIS_DEG = 30.0
+_EDGE_BLUR = cv2.getGaussianKernel(3, 0.8).ravel()  # softens the silhouette (paste_and_soften)
 
 
 def sample_pose(rng: np.random.Generator) -> tuple[float, float, float]:
@@ -220,12 +221,8 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
     colour = _shade(frags, streams[0], app, lt, k, to_cam(centres), dir_cam(np.tile(gaze, (2, 1))), radius, np.vstack(casters))
 
     img = background(streams[1], size)
-    img.reshape(-1, 3)[frags.flat] = colour
-    fg = (frags.ids >= 0).astype(np.uint8)
-    edge = (cv2.dilate(fg, np.ones((3, 3), np.uint8)) - cv2.erode(fg, np.ones((3, 3), np.uint8))).astype(bool)
-    soft = cv2.GaussianBlur(img, (3, 3), 0.8)
-    img[edge] = soft[edge]
-    hair_px = np.zeros(fg.shape, bool)
+    img = paste_and_soften(img, frags.flat, colour, frags.ids, _EDGE_BLUR)
+    hair_px = np.zeros(frags.ids.shape, bool)
     hair_px.reshape(-1)[frags.flat[frags.material == MAT_HAIR]] = True
     flyaway_strands(img, hair_px, streams[2])
 
