@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zoo.data.synth_kernels import blob, fill_triangle_ids, interpolate, paste_and_soften, surface_rays
+from zoo.data.synth_kernels import blob, fill_triangle_ids, interpolate, paste_and_soften, surface_rays, vertex_normals
 from zoo.data.synth_raster import MeshPart, rasterize
 from zoo.data.synth_shade import Lighting, light, sample_lighting
 from zoo.data.synth_shadow import key_visibility
@@ -154,3 +154,19 @@ def test_paste_and_soften_blurs_the_silhouette_only() -> None:
     assert edge.sum() > 100
     want[edge] = cv2.GaussianBlur(want, (3, 3), 0.8)[edge]
     np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_vertex_normals_are_area_weighted_face_normals() -> None:
+    rng = np.random.default_rng(7)
+    verts = rng.normal(0, 10, (30, 3))
+    tris = rng.integers(0, 30, (50, 3))
+    a, b, c = verts[tris[:, 0]], verts[tris[:, 1]], verts[tris[:, 2]]
+    fn = np.cross(c - a, b - a)
+    want = np.zeros_like(verts)
+    for j in range(3):
+        np.add.at(want, tris[:, j], fn)
+    want /= np.linalg.norm(want, axis=1, keepdims=True) + 1e-9
+    np.testing.assert_allclose(vertex_normals(verts, tris), want, atol=1e-12)
+    # a flat square in the z = 0 plane, wound so that cross(c - a, b - a) points to +z
+    sq = np.array([[0.0, 0, 0], [0, 1, 0], [1, 1, 0], [1, 0, 0]])
+    np.testing.assert_allclose(vertex_normals(sq, np.array([[0, 1, 2], [0, 2, 3]])), np.tile([0, 0, 1.0], (4, 1)), atol=1e-12)

@@ -278,3 +278,23 @@ def paste_and_soften(img: np.ndarray, flat: np.ndarray, colour: np.ndarray, ids:
                         acc += k1d[dy] * k1d[dx] * img[yy, _reflect101(x + dx - 1, w), ch]
                 out[y, x, ch] = acc
     return out
+
+
+@njit(cache=True, nogil=True)
+def vertex_normals(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    """Area-weighted unit vertex normals of a triangle mesh (cross(c - a, b - a): the head frame's winding)."""
+    n = np.zeros((len(verts), 3))
+    for t in range(len(tris)):
+        a, b, c = tris[t, 0], tris[t, 1], tris[t, 2]
+        e0 = (verts[c, 0] - verts[a, 0], verts[c, 1] - verts[a, 1], verts[c, 2] - verts[a, 2])
+        e1 = (verts[b, 0] - verts[a, 0], verts[b, 1] - verts[a, 1], verts[b, 2] - verts[a, 2])
+        fx, fy, fz = e0[1] * e1[2] - e0[2] * e1[1], e0[2] * e1[0] - e0[0] * e1[2], e0[0] * e1[1] - e0[1] * e1[0]
+        for j in range(3):
+            v = tris[t, j]
+            n[v, 0] += fx
+            n[v, 1] += fy
+            n[v, 2] += fz
+    for i in range(len(verts)):
+        norm = math.sqrt(n[i, 0] ** 2 + n[i, 1] ** 2 + n[i, 2] ** 2) + 1e-9
+        n[i, 0], n[i, 1], n[i, 2] = n[i, 0] / norm, n[i, 1] / norm, n[i, 2] / norm
+    return n

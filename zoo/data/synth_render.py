@@ -17,7 +17,7 @@ from zoo.data import head_parts as parts
 from zoo.data.head_deform import deform, sample_expression, sample_identity
 from zoo.data.head_mesh import eye_geometry, grid_normals, head_grid, radial_surface
 from zoo.data.shade_kernels import eye_pass, material_pass, skin_pass
-from zoo.data.synth_kernels import paste_and_soften, surface_rays
+from zoo.data.synth_kernels import paste_and_soften, surface_rays, vertex_normals
 from zoo.data.synth_raster import MeshPart, project, rasterize
 from zoo.data.synth_scene import background, camera_effects, flyaway_strands, occluders
 from zoo.data.synth_shade import (
@@ -193,19 +193,19 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
         if hair["style"] == "long":
             cv_, ct, cuv = parts.hair_curtain(hair, radial_surface().radius, rng)
             cv_ = deform(cv_, ident, {**expr, "jaw_open": 0.0})
-            cn = _curtain_normals(cv_, ct)
+            cn = vertex_normals(cv_, ct)
             scene.append(MeshPart(to_cam(cv_), ct, _attrs(dir_cam(cn), np.full(len(cv_), 0.75), cuv), MAT_HAIR, layer=1,
                                   two_sided=True))  # sorted with the neck: in front of it at the sides, behind it at the back
     for ev, et, euv, eao in ears:
-        scene.append(MeshPart(to_cam(ev), et, _attrs(dir_cam(_curtain_normals(ev, et)), eao, euv), MAT_EAR, layer=2,
+        scene.append(MeshPart(to_cam(ev), et, _attrs(dir_cam(vertex_normals(ev, et)), eao, euv), MAT_EAR, layer=2,
                               two_sided=True))
     nv, nt, nuv, nao, nw = parts.neck(rng)
     nv = nv * np.array([ident["scale_x"], 1.0, ident["scale_z"]])
     ncam = to_cam(nv) * (1 - nw[:, None]) + body_cam(nv) * nw[:, None]
-    scene.append(MeshPart(ncam, nt, _attrs(_curtain_normals(ncam * FLIP, nt) * FLIP, nao, nuv), MAT_NECK, layer=1))
+    scene.append(MeshPart(ncam, nt, _attrs(vertex_normals(ncam * FLIP, nt) * FLIP, nao, nuv), MAT_NECK, layer=1))
     tv, tt, tuv, tao = parts.torso(rng)
     tcam = body_cam(tv)
-    scene.append(MeshPart(tcam, tt, _attrs(_curtain_normals(tcam * FLIP, tt) * FLIP, tao, tuv), MAT_CLOTH, layer=0))
+    scene.append(MeshPart(tcam, tt, _attrs(vertex_normals(tcam * FLIP, tt) * FLIP, tao, tuv), MAT_CLOTH, layer=0))
     wear = params.glasses
     if wear:
         gv, gt, guv, kind = parts.glasses(lm[36:48], rng, wear == "sunglasses")
@@ -236,17 +236,6 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
         "lighting": lt.to_dict(), "occluders": occ + ([wear] if wear else []), "camera": cam_info,
     }
     return out, pts.astype(np.float32), meta
-
-
-def _curtain_normals(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
-    """Area-weighted vertex normals for small irregular meshes (head-frame winding)."""
-    a, b, c = verts[tris[:, 0]], verts[tris[:, 1]], verts[tris[:, 2]]
-    fn = np.cross(c - a, b - a)
-    n = np.zeros_like(verts)
-    for j in range(3):
-        for ax in range(3):
-            n[:, ax] += np.bincount(tris[:, j], fn[:, ax], len(verts))
-    return n / (np.linalg.norm(n, axis=1, keepdims=True) + 1e-9)
 
 
 def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, casters) -> np.ndarray:  # noqa: ANN001
