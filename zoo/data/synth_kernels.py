@@ -258,17 +258,18 @@ def paste_and_soften(img: np.ndarray, flat: np.ndarray, colour: np.ndarray, ids:
     for j in range(len(flat)):
         for ch in range(3):
             src[flat[j], ch] = colour[j, ch]
-    out = img.copy()
+    rows = np.zeros((h, w), np.int32)  # foreground count over each pixel's 3-wide row window, then 3x3
     for y in range(h):
         for x in range(w):
-            fg = bg = False
-            for yy in range(max(y - 1, 0), min(y + 2, h)):
+            if ids[y, x] >= 0:
                 for xx in range(max(x - 1, 0), min(x + 2, w)):
-                    if ids[yy, xx] >= 0:
-                        fg = True
-                    else:
-                        bg = True
-            if not (fg and bg):
+                    rows[y, xx] += 1
+    out = img.copy()
+    for y in range(h):
+        y0, y1 = max(y - 1, 0), min(y + 1, h - 1)
+        for x in range(w):
+            count = rows[y0, x] + rows[y1, x] + (rows[y, x] if y1 - y0 == 2 else 0)
+            if count == 0 or count == (y1 - y0 + 1) * (min(x + 1, w - 1) - max(x - 1, 0) + 1):
                 continue
             for ch in range(3):
                 acc = 0.0
