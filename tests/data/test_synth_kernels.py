@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zoo.data.synth_kernels import blob, fill_triangle_ids, interpolate, paste_and_soften, surface_rays, vertex_normals
+from zoo.data.synth_kernels import fill_triangle_ids, interpolate, paste_and_soften, surface_rays, vertex_normals
 from zoo.data.synth_raster import MeshPart, rasterize
 from zoo.data.synth_shade import Lighting, light, sample_lighting
 from zoo.data.synth_shadow import key_visibility
@@ -125,12 +125,6 @@ def test_key_visibility_shadows_points_behind_an_occluder_only() -> None:
     assert vis[0] == 0.0 and vis[1] == 0.0  # behind the plate, at both ends of its long axis
     assert vis[2] == 1.0 and vis[3] == 1.0  # beside it (either axis)
     assert vis[4] == 1.0  # in front of it
-
-
-def test_blob_is_a_gaussian_window() -> None:
-    p = np.random.default_rng(5).normal(0, 20, (300, 3))
-    c = np.array([3.0, -4.0, 10.0])
-    np.testing.assert_allclose(blob(p, *c, 12.0), np.exp(-np.sum((p - c) ** 2, 1) / (2 * 12.0**2)), rtol=1e-12)
 
 
 def test_paste_and_soften_blurs_the_silhouette_only() -> None:

@@ -5,32 +5,23 @@ moved by the same field, so the landmarks stay on the drawn surface whatever the
 expression. Fields are sums of Gaussian-windowed affine pieces (identity) and a few anatomical
 movers (jaw rotation about the hinge, lip corners, brows, eyelids), evaluated on neutral
 positions. Parameters are plain floats so they can be written to the ``_meta.json``.
+
+The fields are evaluated by compiled single passes over the points (``head_kernels``): the
+Gaussian pieces become rows of a blob table whose fixed geometry is built once at import, and
+per face only the parameter-dependent coefficients are filled in.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from zoo.data.synth_kernels import blob
+from zoo.data import head_kernels as hk
 from zoo.pose import MEAN_FACE_68 as M
 
 _HINGE = np.array([0.0, -10.0, -62.0])
 _MOUTH_Y = float((M[61:64, 1].mean() + M[65:68, 1].mean()) / 2)
-
-
-def _smooth(t: np.ndarray) -> np.ndarray:
-    t = np.clip(t, 0.0, 1.0)
-    return t * t * (3 - 2 * t)
-
-
-def _front(p: np.ndarray, z0: float = -45.0, width: float = 20.0) -> np.ndarray:
-    """1 on the face side of the head, 0 behind it (keeps face edits off the back of the skull)."""
-    return _smooth((p[:, 2] - z0) / width)
-
-
-def _blob(p: np.ndarray, centre: np.ndarray, sigma: float) -> np.ndarray:
-    c = np.asarray(centre, np.float64)
-    return blob(p, float(c[0]), float(c[1]), float(c[2]), float(sigma))
 
 
 def sample_identity(rng: np.random.Generator) -> dict:
@@ -82,109 +73,120 @@ def sample_expression(rng: np.random.Generator) -> dict:
     return expr
 
 
-def _identity_field(p: np.ndarray, ident: dict) -> np.ndarray:
-    d = np.zeros_like(p)
-    front = _front(p)
-    # jaw width and chin
-    low = _smooth((p[:, 1] - 10) / 50) * front
-    d[:, 0] += ident["jaw_width"] * p[:, 0] * low
-    chin = _blob(p, M[8] + [0, -10, 8], 22) * front
-    d[:, 1] += ident["chin_length"] * chin
-    d[:, 2] += ident["chin_forward"] * chin
-    # nose
+@dataclass(frozen=True)
+class _Table:
+    """A blob table (layout in ``head_kernels``) whose coefficients are parameter * factor.
+
+    The geometry (centres, widths, origins) is fixed, so it is built once at import; per face
+    only the coefficient cells are filled in.
+    """
+
+    geometry: np.ndarray
+    cells: np.ndarray
+    keys: tuple[str, ...]
+    factors: np.ndarray
+
+    def fill(self, params: dict) -> np.ndarray:
+        """The table for these parameter values (a fresh array; the template is never written)."""
+        rows = self.geometry.copy()
+        rows.flat[self.cells] = self.factors * np.array([params[k] for k in self.keys])
+        return rows
+
+
+def _table(pieces: list[tuple]) -> _Table:
+    """pieces: (centre, sigma, origin or None, [(out axis, in axis or 3 for the constant, key, factor)])."""
+    geometry, cells, keys, factors = [], [], [], []
+    for k, (centre, sigma, origin, terms) in enumerate(pieces):
+        geometry.append(hk.blob_row(centre, sigma, origin))
+        for i, j, key, factor in terms:
+            cells.append(k * hk.ROW_WIDTH + hk.coefficient_column(i, j))
+            keys.append(key)
+            factors.append(factor)
+    return _Table(np.array(geometry), np.array(cells), tuple(keys), np.array(factors, np.float64))
+
+
+def _identity_table() -> _Table:
+    """The identity's Gaussian pieces (each also windowed by the face side, z > -45)."""
     nose_c = M[30] + [0, 5, -12]
-    w = _blob(p, nose_c, 16) * front
-    d += (ident["nose_size"] * (p - nose_c)) * w[:, None]
-    d[:, 0] += ident["nose_width"] * (p[:, 0] - nose_c[0]) * _blob(p, M[33] + [0, -6, -4], 10) * front
-    d[:, 2] += ident["nose_projection"] * _blob(p, M[30], 11) * front
-    d[:, 1] += ident["nose_down"] * _blob(p, M[30] + [0, 4, 0], 10) * front
-    # eyes
+    pieces = [(M[8] + [0, -10, 8], 22, None, [(1, 3, "chin_length", 1.0), (2, 3, "chin_forward", 1.0)]),
+              (nose_c, 16, None, [(k, k, "nose_size", 1.0) for k in range(3)]),
+              (M[33] + [0, -6, -4], 10, nose_c, [(0, 0, "nose_width", 1.0)]),
+              (M[30], 11, None, [(2, 3, "nose_projection", 1.0)]),
+              (M[30] + [0, 4, 0], 10, None, [(1, 3, "nose_down", 1.0)])]
     for lo, sign in ((36, -1.0), (42, 1.0)):
         ec = M[lo:lo + 6].mean(axis=0)
-        w = _blob(p, ec, 11) * front
-        d += (ident["eye_size"] * (p - ec)) * w[:, None]
-        d[:, 0] += sign * ident["eye_spacing"] * _blob(p, ec, 18) * front
-        d[:, 2] -= ident["eye_depth"] * w
-        d[:, 1] += sign * ident["eye_tilt"] * (p[:, 0] - ec[0]) / 15 * w
-        d[:, 2] += ident["cheek_fullness"] * _blob(p, ec + [sign * 8, 45, -10], 20) * front
-        d[:, 0] += sign * ident["cheek_fullness"] * 0.6 * _blob(p, ec + [sign * 14, 50, -25], 20) * front
-    # mouth
+        eye = [(k, k, "eye_size", 1.0) for k in range(3)] + [(2, 3, "eye_depth", -1.0), (1, 0, "eye_tilt", sign / 15)]
+        pieces += [(ec, 11, None, eye), (ec, 18, None, [(0, 3, "eye_spacing", sign)]),
+                   (ec + [sign * 8, 45, -10], 20, None, [(2, 3, "cheek_fullness", 1.0)]),
+                   (ec + [sign * 14, 50, -25], 20, None, [(0, 3, "cheek_fullness", sign * 0.6)])]
     mc = M[48:68].mean(axis=0)
-    w = _blob(p, mc, 14) * front
-    d[:, 0] += ident["mouth_width"] * (p[:, 0] - mc[0]) * w
-    d[:, 1] += ident["lip_thickness"] * (p[:, 1] - _MOUTH_Y) * _blob(p, mc, 9) * front
-    # brows and forehead
-    brow = _smooth((-44 - p[:, 1]) / 10) * front
-    d[:, 1] -= ident["brow_height"] * brow * np.exp(-np.maximum(0, -p[:, 1] - 70) ** 2 / 1800)
-    d[:, 2] -= ident["forehead_slope"] * _smooth((-70 - p[:, 1]) / 50) * front
-    for bx, by, bz, s, dx, dy, dz in ident["blobs"]:
-        d += np.outer(_blob(p, np.array([bx, by, bz]), s) * front, [dx, dy, dz])
-    return d
+    pieces += [(mc, 14, None, [(0, 0, "mouth_width", 1.0)]),
+               (mc, 9, np.array([0.0, _MOUTH_Y, 0.0]), [(1, 1, "lip_thickness", 1.0)])]
+    return _table(pieces)
 
 
-def _eye_close(p: np.ndarray, lo: int, amount: float) -> np.ndarray:
-    """Move the upper lid (and the skin above it) down onto the lower lid."""
-    d = np.zeros_like(p)
-    if amount <= 0:
-        return d
-    upper = M[[lo, lo + 1, lo + 2, lo + 3]]
-    lower = M[[lo, lo + 5, lo + 4, lo + 3]]
-    ou, ol = np.argsort(upper[:, 0]), np.argsort(lower[:, 0])
-    yu = np.interp(p[:, 0], upper[ou, 0], upper[ou, 1])
-    yl = np.interp(p[:, 0], lower[ol, 0], lower[ol, 1])
-    x0, x1 = upper[:, 0].min(), upper[:, 0].max()
-    wx = _smooth((p[:, 0] - x0 + 5) / 5) * _smooth((x1 + 5 - p[:, 0]) / 5)
-    wz = _front(p, -25.0, 10.0)
-    gap = yl - yu
-    between = (p[:, 1] >= yu) & (p[:, 1] <= yl)
-    above = p[:, 1] < yu
-    dy = np.where(between, yl - p[:, 1], 0.0)
-    dy = np.where(above, gap * np.exp(-(((yu - p[:, 1]) / 7.0) ** 2)), dy)
-    d[:, 1] = amount * dy * wx * wz
-    bump = np.where(between, 1.0, np.where(above, np.exp(-(((yu - p[:, 1]) / 4.0) ** 2)), 0.0))
-    d[:, 2] = amount * 1.5 * bump * wx * wz
-    return d
+def _mouth_tables() -> tuple[_Table, _Table]:
+    """Smile (lip corners, cheeks, lower lids) and pucker (lip corners, lip centre) tables."""
+    smile, pucker = [], []
+    for corner, sign in ((48, -1.0), (54, 1.0)):
+        smile += [(M[corner], 9, None, [(0, 3, "smile", sign * 4.5), (1, 3, "smile", -4.0), (2, 3, "smile", -3.0)]),
+                  (M[corner] + [sign * 12, -22, -5], 14, None,
+                   [(0, 3, "smile", sign * 1.0), (1, 3, "smile", -2.5), (2, 3, "smile", 1.5)])]
+        pucker.append((M[corner], 8, None, [(0, 3, "pucker", -sign * 6.0), (2, 3, "pucker", 3.0)]))
+    smile += [(M[lo + 4:lo + 6].mean(axis=0) + [0, 2, 0], 5, None, [(1, 3, "smile", -1.2)]) for lo in (36, 42)]
+    pucker.append((M[48:60].mean(axis=0), 10, None, [(2, 3, "pucker", 4.0)]))
+    return _table(smile), _table(pucker)
+
+
+_IDENTITY = _identity_table()
+_SMILE, _PUCKER = _mouth_tables()
+
+
+def _identity_rows(ident: dict) -> np.ndarray:
+    """The identity's blob table: the fixed pieces plus its random mirrored blobs."""
+    blobs = np.array(ident["blobs"], np.float64).reshape(-1, 7)
+    extra = np.stack([hk.blob_row(b[:3], b[3]) for b in blobs]) if len(blobs) else np.empty((0, hk.ROW_WIDTH))
+    const = hk.coefficient_column(0, 3)
+    extra[:, const:const + 3] = blobs[:, 4:7]
+    return np.vstack([_IDENTITY.fill(ident), extra])
+
+
+def _identity_field(p: np.ndarray, ident: dict) -> np.ndarray:
+    """Identity displacement: one compiled pass over the points (see ``head_kernels``)."""
+    return hk.identity_field(p, _identity_rows(ident), float(ident["jaw_width"]), float(ident["brow_height"]),
+                             float(ident["forehead_slope"]))
+
+
+def _lids(lo: int) -> tuple[np.ndarray, np.ndarray]:
+    """Upper and lower lid polylines [4,2] (x ascending, y) of the eye whose landmarks start at lo."""
+    upper, lower = M[[lo, lo + 1, lo + 2, lo + 3], :2], M[[lo, lo + 5, lo + 4, lo + 3], :2]
+    return upper[np.argsort(upper[:, 0])], lower[np.argsort(lower[:, 0])]
+
+
+_LIDS = {lo: _lids(lo) for lo in (36, 42)}
+_BROWS = np.array([M[17:22].mean(axis=0), M[22:27].mean(axis=0)])
+_BROW_INNER = M[[21, 22]].astype(np.float64)
 
 
 def _expression_field(p: np.ndarray, expr: dict) -> np.ndarray:
+    """Expression displacement: jaw, smile/pucker blobs, brows and eyelids, each one compiled pass."""
     d = np.zeros_like(p)
-    front = _front(p)
-    # jaw: rotate the lower face about the hinge; a sharp boundary between the lips, soft at the cheeks
     a = np.radians(15.0 * expr["jaw_open"])
     if a != 0:
-        q = p - _HINGE
-        rot = np.stack([q[:, 0], q[:, 1] * np.cos(a) + q[:, 2] * np.sin(a), -q[:, 1] * np.sin(a) + q[:, 2] * np.cos(a)], 1)
-        s = 1.0 + 14.0 * _smooth((np.abs(p[:, 0]) - 22) / 30)
-        w = 1 / (1 + np.exp(-(p[:, 1] - _MOUTH_Y) / s)) * _front(p, -75.0, 30.0)
-        d += (rot - q) * w[:, None]
-    sm = expr["smile"]
-    if sm:
-        for corner, sign in ((48, -1.0), (54, 1.0)):
-            d += np.outer(_blob(p, M[corner], 9) * front, [sign * 4.5 * sm, -4.0 * sm, -3.0 * sm])
-            d += np.outer(_blob(p, M[corner] + [sign * 12, -22, -5], 14) * front, [sign * 1.0 * sm, -2.5 * sm, 1.5 * sm])
-        for lo in (36, 42):
-            d[:, 1] -= 1.2 * sm * _blob(p, M[lo + 4:lo + 6].mean(axis=0) + [0, 2, 0], 5) * front
-    pk = expr["pucker"]
-    if pk:
-        for corner, sign in ((48, -1.0), (54, 1.0)):
-            d += np.outer(_blob(p, M[corner], 8) * front, [-sign * 6.0 * pk, 0.0, 3.0 * pk])
-        d[:, 2] += 4.0 * pk * _blob(p, M[48:60].mean(axis=0), 10) * front
-    br = expr["brows"]
-    if br:
-        for lo, hi in ((17, 22), (22, 27)):
-            bc = M[lo:hi].mean(axis=0)
-            w = _smooth((-43.5 - p[:, 1]) / 11) * np.exp(-(p[:, 0] - bc[0]) ** 2 / (2 * 24.0**2)) * front
-            w *= np.exp(-np.maximum(0, -p[:, 1] - 75) ** 2 / 1500)
-            d[:, 1] -= 7.0 * br * w
-            if br < 0:  # frown: brows also pull toward the nose
-                d[:, 0] -= np.sign(bc[0]) * 3.0 * br * w * _blob(p, M[21 if lo == 17 else 22], 14)
-    d += _eye_close(p, 36, expr["eye_close_r"])
-    d += _eye_close(p, 42, expr["eye_close_l"])
+        hk.jaw_field(p, float(a), _HINGE, _MOUTH_Y, d)
+    tables = [t.fill(expr) for t, key in ((_SMILE, "smile"), (_PUCKER, "pucker")) if expr[key]]
+    if tables:
+        hk.blob_field(p, np.vstack(tables), -45.0, 20.0, d)
+    if expr["brows"]:
+        hk.brow_field(p, float(expr["brows"]), _BROWS, _BROW_INNER, d)
+    for lo, key in ((36, "eye_close_r"), (42, "eye_close_l")):
+        if expr[key] > 0:
+            hk.eye_close_field(p, *_LIDS[lo], float(expr[key]), d)
     return d
 
 
 def deform(points: np.ndarray, ident: dict, expr: dict) -> np.ndarray:
     """Neutral head-frame points -> deformed points (identity, then expression, then global scale)."""
-    p = np.asarray(points, dtype=np.float64)
+    p = np.ascontiguousarray(points, dtype=np.float64)
     out = p + _identity_field(p, ident) + _expression_field(p, expr)
     return out * np.array([ident["scale_x"], ident["scale_y"], ident["scale_z"]])

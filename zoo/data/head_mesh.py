@@ -18,6 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from zoo.data import head_kernels as hk
 from zoo.pose import MEAN_FACE_68
 
 CENTRE = np.array([0.0, -38.0, -72.0])
@@ -194,16 +195,13 @@ def head_grid(fine: float = 3.0) -> HeadGrid:
 
 
 def grid_normals(points: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Outward unit normals of a row-major grid surface (rows = latitude down, cols = longitude)."""
-    g = points[: rows * cols].reshape(rows, cols, 3)
-    dlon = np.gradient(g, axis=1)
-    dlat = np.gradient(g, axis=0)
-    n = np.cross(dlon, dlat)
-    n /= np.linalg.norm(n, axis=-1, keepdims=True) + 1e-9
-    # seam columns: average the two copies so the back of the head has no crease
-    seam = (n[:, 0] + n[:, -1]) / 2
-    n[:, 0] = n[:, -1] = seam / (np.linalg.norm(seam, axis=-1, keepdims=True) + 1e-9)
-    return n.reshape(-1, 3)
+    """Outward unit normals of a row-major grid surface (rows = latitude down, cols = longitude).
+
+    One compiled pass (``head_kernels.grid_normals``): np.gradient, cross and normalise as numpy
+    steps cost ~0.35 ms per call, twice per face.
+    """
+    g = np.ascontiguousarray(points[: rows * cols], dtype=np.float64).reshape(rows, cols, 3)
+    return hk.grid_normals(g).reshape(-1, 3)
 
 
 def eye_geometry(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:

@@ -1,5 +1,5 @@
 """Compiled (numba) inner loops of the renderer: triangle fill, attribute interpolation, lighting,
-the shadow map and the deformation blobs.
+the shadow map, compositing and vertex normals.
 
 Why compiled: these loops touch every covered pixel or every vertex of a 10k-triangle head, and as
 numpy expressions each step allocates and re-reads [N,3] temporaries (or, for the fill, makes one
@@ -155,6 +155,8 @@ def light_point(nx, ny, nz, vx, vy, vz, key_dir, fill_dir, wrap, shin, shadow, s
         facing *= sh
     nf = max(nx * fill_dir[0] + ny * fill_dir[1] + nz * fill_dir[2], 0.0)
     up = min(max(-ny * 0.5 + 0.5, 0.0), 1.0)
+    if facing == 0.0:  # no highlight away from the light: skip the half-vector and the power
+        return kd, nf, up, 0.0, nk
     hx, hy, hz = key_dir[0] - vx, key_dir[1] - vy, key_dir[2] - vz
     hl = math.sqrt(hx * hx + hy * hy + hz * hz) + 1e-9
     nh = min(max((nx * hx + ny * hy + nz * hz) / hl, 0.0), 1.0)
@@ -228,17 +230,6 @@ def shadow_lookup(height: np.ndarray, lp: np.ndarray, normals: np.ndarray, w: np
                     acc += wx * wy
         lit[i] = acc
     return lit
-
-
-@njit(cache=True, nogil=True)
-def blob(p: np.ndarray, cx: float, cy: float, cz: float, sigma: float) -> np.ndarray:
-    """Gaussian window exp(-|p - c|^2 / 2 sigma^2) for every point of p [N,3]."""
-    out = np.empty(p.shape[0])
-    s = 2.0 * sigma * sigma
-    for i in range(p.shape[0]):
-        dx, dy, dz = p[i, 0] - cx, p[i, 1] - cy, p[i, 2] - cz
-        out[i] = math.exp(-(dx * dx + dy * dy + dz * dz) / s)
-    return out
 
 
 @njit(cache=True, nogil=True, inline="always")
