@@ -130,3 +130,18 @@ def test_results_label_names_the_render_version_and_any_size_override(monkeypatc
     monkeypatch.setenv("ZOO_STANDARD_IMAGES", "500")
     assert results_label() == f"synth-n500-v{RENDER_VERSION}" != SELECTION_DATASET
     assert results_label("test").startswith("synth-test-")
+
+
+def test_face_texture_is_repeatable_around_its_cached_feature_masks() -> None:
+    """Feature masks are drawn once and shared: a face's texture must not depend on the faces drawn before it,
+    and the shared masks and label map must be read-only (a stray in-place edit would leak into every face)."""
+    from zoo.data.synth_texture import face_texture, sample_appearance
+
+    app = sample_appearance(np.random.default_rng(1))
+    first, label = face_texture(np.random.default_rng(2), app)
+    for i in range(5):  # other faces: other brow and lash widths, beards
+        face_texture(np.random.default_rng([3, i]), sample_appearance(np.random.default_rng([4, i])))
+    again, label2 = face_texture(np.random.default_rng(2), app)
+    assert np.array_equal(first, again) and label is label2
+    assert not label.flags.writeable
+    assert first.min() >= 0 and first.max() <= 1 and set(np.unique(label)) == {0, 1, 2, 3, 4}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zoo.data.synth_kernels import fill_triangle_ids, interpolate, paste_and_soften, surface_rays, vertex_normals
+from zoo.data.synth_kernels import blend_into, fill_triangle_ids, interpolate, paste_and_soften, surface_rays, vertex_normals
 from zoo.data.synth_raster import MeshPart, rasterize
 from zoo.data.synth_shade import Lighting, light, sample_lighting
 from zoo.data.synth_shadow import key_visibility
@@ -164,3 +164,15 @@ def test_vertex_normals_are_area_weighted_face_normals() -> None:
     # a flat square in the z = 0 plane, wound so that cross(c - a, b - a) points to +z
     sq = np.array([[0.0, 0, 0], [0, 1, 0], [1, 1, 0], [1, 0, 0]])
     np.testing.assert_allclose(vertex_normals(sq, np.array([[0, 1, 2], [0, 2, 3]])), np.tile([0, 0, 1.0], (4, 1)), atol=1e-12)
+
+
+def test_blend_into_mixes_a_window_toward_the_colour_by_the_mask() -> None:
+    rng = np.random.default_rng(8)
+    tex = rng.uniform(0, 1, (20, 30, 3)).astype(np.float32)
+    mask = rng.uniform(0, 1, (6, 9)).astype(np.float32)
+    mask[0] = 0.0
+    colour = np.array([0.2, 0.5, 0.9], np.float32)
+    want = tex.copy()
+    want[4:10, 7:16] += mask[..., None] * (colour - want[4:10, 7:16])
+    blend_into(tex[4:10, 7:16], mask, colour)  # a strided window of the texture, written in place
+    np.testing.assert_allclose(tex, want, atol=1e-6)

@@ -290,3 +290,15 @@ def vertex_normals(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
         norm = math.sqrt(n[i, 0] ** 2 + n[i, 1] ** 2 + n[i, 2] ** 2) + 1e-9
         n[i, 0], n[i, 1], n[i, 2] = n[i, 0] / norm, n[i, 1] / norm, n[i, 2] / norm
     return n
+
+
+@njit(cache=True, nogil=True)
+def blend_into(tex: np.ndarray, mask: np.ndarray, colour: np.ndarray) -> None:
+    """tex += mask * (colour - tex) in place, for an RGB window ``tex`` [h,w,3] and a coverage ``mask`` [h,w]."""
+    h, w = mask.shape
+    for y in range(h):
+        for x in range(w):
+            m = mask[y, x]
+            if m != 0.0:
+                for ch in range(3):
+                    tex[y, x, ch] += m * (colour[ch] - tex[y, x, ch])

@@ -31,8 +31,9 @@ def key_visibility(occluders: np.ndarray, points: np.ndarray, normals: np.ndarra
     """Fraction (0..1) of the key light reaching each point, from occluder points (all camera space, mm)."""
     u, v, w = _basis(np.asarray(key_dir, np.float64))
     occ = light_space(occluders, u, v, w)
-    lo = occ[:, :2].min(0) - 2 * CELL_MM
-    shape = np.ceil((occ[:, :2].max(0) + 2 * CELL_MM - lo) / CELL_MM).astype(int) + 1
+    ou, ov = occ[:, 0], occ[:, 1]  # (column reductions: .min(0) over a strided [N,2] view is ten times slower)
+    lo = np.array([ou.min(), ov.min()]) - 2 * CELL_MM
+    shape = np.ceil((np.array([ou.max(), ov.max()]) + 2 * CELL_MM - lo) / CELL_MM).astype(int) + 1
     if shape.max() > 512:  # degenerate light direction: do not shadow rather than allocate a huge map
         return np.ones(len(points), np.float32)
     height = np.full((shape[1], shape[0]), -1e9, np.float32)

@@ -9,12 +9,13 @@ follow every identity and expression deformation for free (texture coordinates a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import cv2
 import numpy as np
 
 from zoo.data.head_mesh import angles_of
+from zoo.data.synth_kernels import blend_into
 from zoo.pose import MEAN_FACE_68
 
 TEX_PPD = 2.0  # texture pixels per degree
@@ -118,12 +119,103 @@ def _roi(points: np.ndarray, margin: int) -> tuple[slice, slice, np.ndarray]:
 
 
 def _blend(tex: np.ndarray, mask: np.ndarray, colour: np.ndarray) -> None:
-    tex += mask[..., None] * (np.asarray(colour, np.float32) - tex)
+    """tex += mask * (colour - tex), in place (``tex`` may be a window of the texture)."""
+    blend_into(tex, np.ascontiguousarray(mask, np.float32), np.asarray(colour, np.float32))
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+def _window(points: np.ndarray, margin: int) -> tuple[tuple[slice, slice, np.ndarray], np.ndarray]:
+    """A feature's texture window (see ``_roi``) and an empty float32 canvas of its size."""
+    roi = _roi(points, margin)
+    return roi, np.zeros((roi[0].stop - roi[0].start, roi[1].stop - roi[1].start), np.float32)
+
+
+# The features' shapes follow the fixed mean-face landmarks, so their drawn and blurred masks are the
+# same for every face: drawn once (cached, read-only) and only modulated per face by random values.
+@lru_cache(maxsize=1)
+def _beard_mask() -> tuple[tuple, np.ndarray]:
+    lm = landmark_tex()
+    jaw = np.vstack([lm[2:15], lm[[35]] + [10, -6], lm[[33]] + [0, -5], lm[[31]] + [-10, -6]])
+    roi, m = _window(jaw, 8)
+    o = roi[2]
+    cv2.fillPoly(m, [_poly(jaw - o)], 1.0, cv2.LINE_AA, 2)
+    cv2.fillPoly(m, [_poly(lm[48:60] - o + (lm[48:60] - lm[48:60].mean(0)) * 0.15)], 0.0, cv2.LINE_AA, 2)
+    return roi, _frozen(cv2.GaussianBlur(m, (0, 0), 3))
+
+
+@lru_cache(maxsize=1)
+def _socket_mask() -> tuple[tuple, np.ndarray]:
+    """Upper-lid crease and eye-socket shade."""
+    lm = landmark_tex()
+    roi, shade = _window(lm[36:48], 12)
+    o = roi[2]
+    for lo in (36, 42):
+        cv2.polylines(shade, [_poly(lm[lo:lo + 4] + [0, -4.5] - o)], False, 1.0, 5, cv2.LINE_AA, 2)
+        cv2.fillPoly(shade, [_poly(lm[lo:lo + 6] - o)], 0.7, cv2.LINE_AA, 2)
+    return roi, _frozen(cv2.GaussianBlur(shade, (0, 0), 2.5))
+
+
+@lru_cache(maxsize=1)
+def _lips_mask() -> tuple[tuple, np.ndarray]:
+    lm = landmark_tex()
+    roi, lips = _window(lm[48:60], 4)
+    cv2.fillPoly(lips, [_poly(lm[48:60] - roi[2])], 1.0, cv2.LINE_AA, 2)
+    return roi, _frozen(cv2.GaussianBlur(lips, (0, 0), 0.9))
+
+
+@lru_cache(maxsize=1)
+def _nostril_mask() -> tuple[tuple, np.ndarray]:
+    lm = landmark_tex()
+    roi, nost = _window(lm[31:36], 6)
+    for a, b in ((31, 32), (34, 35)):
+        c = (lm[a] + lm[b]) / 2 + [0, -1.5] - roi[2]
+        cv2.ellipse(nost, (int(c[0] * 4), int(c[1] * 4)), (int(abs(lm[b, 0] - lm[a, 0]) * 2.2), 5), 0, 0, 360, 1.0, -1,
+                    cv2.LINE_AA, 2)
+    return roi, _frozen(cv2.GaussianBlur(nost, (0, 0), 0.8) * 0.85)
+
+
+@cache
+def _brow_mask(widths: tuple[int, ...]) -> tuple[tuple, np.ndarray]:
+    """Brows as tapered strokes of the given integer widths (four segments per brow; a few dozen distinct sets)."""
+    lm = landmark_tex()
+    roi, brow = _window(lm[17:27], 10)
+    for b, lo in enumerate((17, 22)):
+        pts = _poly(lm[lo:lo + 5] - roi[2])
+        for j in range(4):
+            cv2.line(brow, tuple(pts[j]), tuple(pts[j + 1]), 1.0, widths[4 * b + j], cv2.LINE_AA, 2)
+    return roi, _frozen(cv2.GaussianBlur(brow, (0, 0), 1.0))
+
+
+@lru_cache(maxsize=4)
+def _lash_mask(widths: tuple[int, int]) -> tuple[tuple, np.ndarray]:
+    """Lashes / liner on the upper lids (right eye's and left eye's stroke widths)."""
+    lm = landmark_tex()
+    roi, lash = _window(lm[36:48], 4)
+    o = roi[2]
+    for lo, width in zip((36, 42), widths, strict=True):
+        cv2.polylines(lash, [_poly(lm[lo:lo + 4] - o + [0, -0.8])], False, 1.0, width, cv2.LINE_AA, 2)
+        cv2.polylines(lash, [_poly(lm[[lo + 3, lo + 4, lo + 5, lo]] - o)], False, 0.35, 1, cv2.LINE_AA, 2)
+    return roi, _frozen(lash)
+
+
+@lru_cache(maxsize=1)
+def _labels() -> np.ndarray:
+    """Where the shader finds lips, the mouth opening and the eye openings (the same for every face)."""
+    lm = landmark_tex()
+    label = np.zeros((TEX_H, TEX_W), np.uint8)
+    cv2.fillPoly(label, [_poly(lm[48:60])], LABEL_LIPS, cv2.LINE_8, 2)
+    cv2.fillPoly(label, [_poly(lm[60:68])], LABEL_MOUTH, cv2.LINE_8, 2)
+    cv2.fillPoly(label, [_poly(lm[36:42])], LABEL_EYE_R, cv2.LINE_8, 2)
+    cv2.fillPoly(label, [_poly(lm[42:48])], LABEL_EYE_L, cv2.LINE_8, 2)
+    return _frozen(label)
 
 
 def face_texture(rng: np.random.Generator, app: Appearance) -> tuple[np.ndarray, np.ndarray]:
-    """Albedo [H,W,3] float32 and label map [H,W] uint8 in the head's texture chart."""
-    shape = (TEX_H, TEX_W)
+    """Albedo [H,W,3] float32 and label map [H,W] uint8 (shared, read-only) in the head's texture chart."""
     lm = landmark_tex()
     # low-frequency colour (blotches, warmth on cheeks, nose and around the mouth) at a quarter of
     # the resolution, then upscaled: it is smooth anyway and this is most of the texture's cost
@@ -138,67 +230,30 @@ def face_texture(rng: np.random.Generator, app: Appearance) -> tuple[np.ndarray,
     red = cv2.GaussianBlur(red, (0, 0), 7 / q) * rng.uniform(0.0, 0.12)
     low = (blotch[..., None] * (1 + red[..., None] * np.array([0.3, -0.25, -0.25], np.float32))) * app.skin.astype(np.float32)
     tex = cv2.resize(low, (TEX_W, TEX_H), interpolation=cv2.INTER_LINEAR)
-    # beard / stubble
-    if app.beard > 0:
-        jaw = np.vstack([lm[2:15], lm[[35]] + [10, -6], lm[[33]] + [0, -5], lm[[31]] + [-10, -6]])
-        ys, xs, o = _roi(jaw, 8)
-        m = np.zeros((ys.stop - ys.start, xs.stop - xs.start), np.float32)
-        cv2.fillPoly(m, [_poly(jaw - o)], 1.0, cv2.LINE_AA, 2)
-        cv2.fillPoly(m, [_poly(lm[48:60] - o + (lm[48:60] - lm[48:60].mean(0)) * 0.15)], 0.0, cv2.LINE_AA, 2)
-        m = cv2.GaussianBlur(m, (0, 0), 3)
-        fine = rng.uniform(0, 1, m.shape).astype(np.float32)  # per-texel grain, no blotches (those read as dirt)
-        m *= np.clip(0.8 + 0.4 * (fine - 0.5), 0, 1) * app.beard
+    if app.beard > 0:  # beard / stubble, with per-texel grain (no blotches: those read as dirt)
+        (ys, xs, _), m = _beard_mask()
+        fine = rng.uniform(0, 1, m.shape).astype(np.float32)
+        m = m * (np.clip(0.8 + 0.4 * (fine - 0.5), 0, 1) * app.beard)
         colour = app.hair * 0.9 if app.beard > 0.5 else app.hair * 0.5 + app.skin * 0.15  # stubble: a dark shadow
         _blend(tex[ys, xs], np.clip(m, 0, 0.97), colour)
-    # upper-lid crease and eye-socket shade (+ eye shadow sometimes)
-    ys, xs, o = _roi(lm[36:48], 12)
-    shade = np.zeros((ys.stop - ys.start, xs.stop - xs.start), np.float32)
-    for lo in (36, 42):
-        cv2.polylines(shade, [_poly(lm[lo:lo + 4] + [0, -4.5] - o)], False, 1.0, 5, cv2.LINE_AA, 2)
-        cv2.fillPoly(shade, [_poly(lm[lo:lo + 6] - o)], 0.7, cv2.LINE_AA, 2)
-    shade = cv2.GaussianBlur(shade, (0, 0), 2.5) * rng.uniform(0.15, 0.35)
-    tex[ys, xs] *= (1 - shade[..., None])
+    (ys, xs, _), socket = _socket_mask()  # eye sockets darker (+ eye shadow sometimes)
+    shade = socket * rng.uniform(0.15, 0.35)
+    _blend(tex[ys, xs], shade, np.zeros(3, np.float32))
     if rng.uniform() < 0.2:
         _blend(tex[ys, xs], shade * rng.uniform(0.5, 1.5), rng.uniform(0.1, 0.5, 3))
-    # lips
-    ys, xs, o = _roi(lm[48:60], 4)
-    lips = np.zeros((ys.stop - ys.start, xs.stop - xs.start), np.float32)
-    cv2.fillPoly(lips, [_poly(lm[48:60] - o)], 1.0, cv2.LINE_AA, 2)
-    lips = cv2.GaussianBlur(lips, (0, 0), 0.9) * (1 + 0.08 * rng.standard_normal(lips.shape, dtype=np.float32))
+    (ys, xs, _), lips = _lips_mask()
+    lips = lips * (1 + 0.08 * rng.standard_normal(lips.shape, dtype=np.float32))
     _blend(tex[ys, xs], np.clip(lips, 0, 1), app.lips)
-    # nostrils
-    ys, xs, o = _roi(lm[31:36], 6)
-    nost = np.zeros((ys.stop - ys.start, xs.stop - xs.start), np.float32)
-    for a, b in ((31, 32), (34, 35)):
-        c = (lm[a] + lm[b]) / 2 + [0, -1.5] - o
-        cv2.ellipse(nost, (int(c[0] * 4), int(c[1] * 4)), (int(abs(lm[b, 0] - lm[a, 0]) * 2.2), 5), 0, 0, 360, 1.0, -1,
-                    cv2.LINE_AA, 2)
-    _blend(tex[ys, xs], cv2.GaussianBlur(nost, (0, 0), 0.8) * 0.85, app.skin * 0.15)
-    # brows: tapered strokes with hair texture
-    ys, xs, o = _roi(lm[17:27], 10)
-    brow = np.zeros((ys.stop - ys.start, xs.stop - xs.start), np.float32)
-    thick = rng.uniform(3.0, 7.0)
-    for lo in (17, 22):
-        pts = lm[lo:lo + 5] - o
-        inner = 0 if lo == 22 else 4
-        for j in range(4):
-            w = thick * (1.15 - 0.5 * abs(j + 0.5 - inner) / 4)
-            cv2.line(brow, tuple(_poly(pts[j])), tuple(_poly(pts[j + 1])), 1.0, max(1, int(w)), cv2.LINE_AA, 2)
-    brow = cv2.GaussianBlur(brow, (0, 0), 1.0) * np.clip(0.8 + 0.35 * rng.standard_normal(brow.shape, dtype=np.float32), 0, 1)
+    (ys, xs, _), nost = _nostril_mask()
+    _blend(tex[ys, xs], nost, app.skin * 0.15)
+    thick = rng.uniform(3.0, 7.0)  # brows: tapered strokes with hair texture
+    widths = tuple(max(1, int(thick * (1.15 - 0.5 * abs(j + 0.5 - inner) / 4))) for inner in (4, 0) for j in range(4))
+    (ys, xs, _), brow = _brow_mask(widths)
+    brow = brow * np.clip(0.8 + 0.35 * rng.standard_normal(brow.shape, dtype=np.float32), 0, 1)
     _blend(tex[ys, xs], np.clip(brow * rng.uniform(0.55, 0.95), 0, 1), app.hair * 0.8)
-    # lashes / liner on the upper lid
-    ys, xs, o = _roi(lm[36:48], 4)
-    lash = np.zeros((ys.stop - ys.start, xs.stop - xs.start), np.float32)
-    for lo in (36, 42):
-        cv2.polylines(lash, [_poly(lm[lo:lo + 4] - o + [0, -0.8])], False, 1.0, int(rng.uniform(1, 3)), cv2.LINE_AA, 2)
-        cv2.polylines(lash, [_poly(lm[[lo + 3, lo + 4, lo + 5, lo]] - o)], False, 0.35, 1, cv2.LINE_AA, 2)
+    (ys, xs, _), lash = _lash_mask((int(rng.uniform(1, 3)), int(rng.uniform(1, 3))))
     _blend(tex[ys, xs], lash * rng.uniform(0.6, 0.95), np.array([0.05, 0.04, 0.04], np.float32))
-    label = np.zeros(shape, np.uint8)
-    cv2.fillPoly(label, [_poly(lm[48:60])], LABEL_LIPS, cv2.LINE_8, 2)
-    cv2.fillPoly(label, [_poly(lm[60:68])], LABEL_MOUTH, cv2.LINE_8, 2)
-    cv2.fillPoly(label, [_poly(lm[36:42])], LABEL_EYE_R, cv2.LINE_8, 2)
-    cv2.fillPoly(label, [_poly(lm[42:48])], LABEL_EYE_L, cv2.LINE_8, 2)
-    return np.clip(tex, 0, 1, out=tex), label
+    return np.clip(tex, 0, 1, out=tex), _labels()
 
 
 def streaks(rng: np.random.Generator, shape: tuple[int, int] = (64, 256), curl: float = 0.0) -> np.ndarray:
