@@ -36,12 +36,15 @@ def fill_triangle_ids(ids: np.ndarray, uv: np.ndarray, tris: np.ndarray, order: 
         x1 = min(int(math.floor(max(ax, bx, cx))), w - 1)
         y0 = max(int(math.ceil(min(ay, by, cy))), 0)
         y1 = min(int(math.floor(max(ay, by, cy))), h - 1)
+        # edge functions e_k(x, y) = a_k x + (b_k y + c_k), oriented by s; the row part once per row
+        a0, b0 = -(by - ay) * s, (bx - ax) * s
+        a1, b1 = -(cy - by) * s, (cx - bx) * s
+        a2, b2 = -(ay - cy) * s, (ax - cx) * s
+        c0, c1, c2 = -(a0 * ax + b0 * ay), -(a1 * bx + b1 * by), -(a2 * cx + b2 * cy)
         for y in range(y0, y1 + 1):
+            r0, r1, r2 = b0 * y + c0, b1 * y + c1, b2 * y + c2
             for x in range(x0, x1 + 1):
-                e0 = ((bx - ax) * (y - ay) - (by - ay) * (x - ax)) * s
-                e1 = ((cx - bx) * (y - by) - (cy - by) * (x - bx)) * s
-                e2 = ((ax - cx) * (y - cy) - (ay - cy) * (x - cx)) * s
-                if e0 >= 0.0 and e1 >= 0.0 and e2 >= 0.0:
+                if a0 * x + r0 >= 0.0 and a1 * x + r1 >= 0.0 and a2 * x + r2 >= 0.0:
                     ids[y, x] = t
 
 
@@ -81,41 +84,44 @@ def interpolate(ids: np.ndarray, uv: np.ndarray, tris: np.ndarray, attrs: np.nda
     their triangle by construction; the clip guards degenerate slivers).
     """
     h, w = ids.shape
-    n = 0
-    for y in range(h):
-        for x in range(w):
-            if ids[y, x] >= 0:
-                n += 1
     na = attrs.shape[1]
-    ys = np.empty(n, np.int64)
-    xs = np.empty(n, np.int64)
-    tid = np.empty(n, np.int32)
-    out = np.empty((n, na), np.float32)
-    depth = np.empty(n, np.float32)
+    nmax = h * w
+    ys = np.empty(nmax, np.int64)
+    xs = np.empty(nmax, np.int64)
+    tid = np.empty(nmax, np.int32)
+    out = np.empty((nmax, na), np.float32)
+    depth = np.empty(nmax, np.float32)
     i = 0
+    last = -1  # neighbouring pixels mostly share a triangle: set it up once per run of pixels
+    a = b = c = 0
+    ax = ay = e0x = e0y = e1x = e1y = inv = 0.0
     for y in range(h):
         for x in range(w):
             t = ids[y, x]
             if t < 0:
                 continue
-            a, b, c = tris[t, 0], tris[t, 1], tris[t, 2]
-            e0x, e0y = uv[b, 0] - uv[a, 0], uv[b, 1] - uv[a, 1]
-            e1x, e1y = uv[c, 0] - uv[a, 0], uv[c, 1] - uv[a, 1]
-            px, py = x - uv[a, 0], y - uv[a, 1]
-            den = e0x * e1y - e1x * e0y
-            if abs(den) < 1e-9:
-                den = 1e-9
-            l1 = min(max((px * e1y - e1x * py) / den, 0.0), 1.0)
-            l2 = min(max((e0x * py - px * e0y) / den, 0.0), 1.0)
+            if t != last:
+                last = t
+                a, b, c = tris[t, 0], tris[t, 1], tris[t, 2]
+                ax, ay = uv[a, 0], uv[a, 1]
+                e0x, e0y = uv[b, 0] - ax, uv[b, 1] - ay
+                e1x, e1y = uv[c, 0] - ax, uv[c, 1] - ay
+                den = e0x * e1y - e1x * e0y
+                if abs(den) < 1e-9:
+                    den = 1e-9
+                inv = 1.0 / den
+            px, py = x - ax, y - ay
+            l1 = min(max((px * e1y - e1x * py) * inv, 0.0), 1.0)
+            l2 = min(max((e0x * py - px * e0y) * inv, 0.0), 1.0)
             l0 = min(max(1.0 - l1 - l2, 0.0), 1.0)
-            norm = l0 + l1 + l2 + 1e-12
-            w0, w1, w2 = np.float32(l0 / norm), np.float32(l1 / norm), np.float32(l2 / norm)
+            norm = 1.0 / (l0 + l1 + l2 + 1e-12)
+            w0, w1, w2 = np.float32(l0 * norm), np.float32(l1 * norm), np.float32(l2 * norm)
             for k in range(na):
                 out[i, k] = w0 * attrs[a, k] + w1 * attrs[b, k] + w2 * attrs[c, k]
             depth[i] = w0 * np.float32(z[a]) + w1 * np.float32(z[b]) + w2 * np.float32(z[c])
             ys[i], xs[i], tid[i] = y, x, t
             i += 1
-    return ys, xs, tid, out, depth
+    return ys[:i], xs[:i], tid[:i], out[:i], depth[:i]
 
 
 @njit(cache=True, nogil=True)
