@@ -45,8 +45,10 @@ MARKER = ".complete.json"
 RENDER_SETTINGS = ".render.json"
 #: default_dataset kinds: (images, seed, environment override for the image count)
 #: PNG settings for rendered images: zlib level 1 with the "up" filter only encodes a noisy 256 px
-#: render in ~3.3 ms instead of ~6 ms (libpng's per-row filter search), at the same file size.
-PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
+#: render in ~3.3 ms instead of ~6 ms (libpng's per-row filter search), at the same file size; zlib's
+#: run-length strategy on top takes 2.1 ms instead of 2.6 for 3 % larger files (81 -> 83 KB).
+PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP,
+            cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
 KINDS = {"standard": (20_000, 0, "ZOO_STANDARD_IMAGES"), "test": (2_000, 1, "ZOO_TEST_IMAGES"), "tiny": (64, 2, None)}
 
 
