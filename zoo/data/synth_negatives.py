@@ -36,5 +36,5 @@ def render_negative(rng: np.random.Generator, size: int = 256) -> tuple[np.ndarr
         m = np.float32([[zoom, 0, size / 2 - zoom * spot[0]], [0, zoom, size / 2 - zoom * spot[1]]])
         kind = "zoomed"
     bg = (background(rng, size) * 255).astype(np.uint8)
-    img = cv2.warpAffine(face, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_TRANSPARENT, dst=bg.copy())
+    img = cv2.warpAffine(face, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_TRANSPARENT, dst=bg)
     return img, {"kind": kind}
