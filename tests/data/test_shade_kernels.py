@@ -6,6 +6,7 @@ import numpy as np
 from scipy.ndimage import map_coordinates
 
 from zoo.data.shade_kernels import NOT_SKIN, eye_pass, hair_cover, material_pass, skin_pass
+from zoo.data.synth_kernels import power_table
 from zoo.data.synth_shade import MAT_CLOTH, MAT_EAR, MAT_FRAME, MAT_HAIR, MAT_LENS, MAT_NECK, MAT_SKIN, light, sample_lighting
 from zoo.data.synth_texture import LABEL_LIPS
 
@@ -46,7 +47,7 @@ def test_skin_pass_lights_textured_skin_and_labels_it() -> None:
     origin, ppd = np.array([-80.0, -62.0]), 0.1
     skin = np.array([0.8, 0.6, 0.5], np.float32)
     col, lab = skin_pass(mat, attrs, n, v, vis, pores, tex, label, origin, ppd, skin, lt.key_dir, lt.key, lt.fill_dir, lt.fill,
-                         lt.sky, lt.ground, float(lt.wrap), float(lt.spec), float(lt.shininess))
+                         lt.sky, lt.ground, float(lt.wrap), float(lt.spec), power_table(lt.shininess))
     cover = np.array([hair_cover(t, p) for t, p in zip(attrs[:, 6], pores, strict=True)])
     fringe = (mat == MAT_HAIR) & (cover < 1)
     skin_like = np.isin(mat, [MAT_SKIN, MAT_EAR, MAT_NECK]) | fringe

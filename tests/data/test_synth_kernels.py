@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zoo.data.synth_kernels import blend_into, fill_triangle_ids, interpolate, paste_and_soften, surface_rays, vertex_normals
+from zoo.data.synth_kernels import (
+    blend_into,
+    fill_triangle_ids,
+    interpolate,
+    paste_and_soften,
+    power_table,
+    surface_rays,
+    table_pow,
+    vertex_normals,
+)
 from zoo.data.synth_raster import MeshPart, rasterize
 from zoo.data.synth_shade import Lighting, light, sample_lighting
 from zoo.data.synth_shadow import key_visibility
@@ -97,7 +106,17 @@ def test_light_matches_the_numpy_model(shadowed: bool) -> None:
     shadow = rng.uniform(0, 1, 500).astype(np.float32) if shadowed else None
     got = light(n, v, lt, 0.3, 0.7, 20.0, shadow)
     for g, want in zip(got, _light_reference(n, v, lt, 0.3, 0.7, 20.0, shadow), strict=True):
-        np.testing.assert_allclose(g, want, atol=2e-6)
+        np.testing.assert_allclose(g, want, atol=2e-4)  # the specular power comes from a table (table_pow)
+
+
+def test_table_pow_is_within_2e_4_of_pow() -> None:
+    x = np.random.default_rng(9).uniform(0, 1, 5000)
+    x[:3] = [0.0, 1.0, 0.999999]
+    for shin in (1.0, 8.0, 12.0, 40.0):
+        table = power_table(shin)
+        got = np.array([table_pow(table, float(xi)) for xi in x])
+        np.testing.assert_allclose(got, x**shin, atol=2e-4)
+    assert table_pow(power_table(40.0), 1.0) == 1.0 and table_pow(power_table(40.0), 0.0) == 0.0
 
 
 def test_surface_rays_normalise_and_turn_normals_toward_the_camera() -> None:

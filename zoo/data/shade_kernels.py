@@ -17,13 +17,15 @@ import math
 import numpy as np
 from numba import njit
 
-from zoo.data.synth_kernels import light_point
+from zoo.data.synth_kernels import light_point, power_table
 
 # materials and attribute columns: the same numbering as synth_shade (kept here to avoid an import cycle)
 _SKIN, _HAIR, _EAR, _NECK, _CLOTH, _FRAME, _LENS = 0, 1, 2, 3, 4, 5, 6
 _AO, _U, _V, _X = 3, 4, 5, 6
 _LIPS = 4  # synth_texture.LABEL_LIPS
 NOT_SKIN = 255  # label of fragments the skin pass leaves to the material pass
+# specular power tables of the fixed-shininess materials (hair and clothes 8, glasses 40, eyes: none)
+_POW8, _POW40, _POW1 = power_table(8.0), power_table(40.0), power_table(1.0)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -51,7 +53,7 @@ def hair_cover(thick: float, pore: float) -> float:
 def skin_pass(material: np.ndarray, attrs: np.ndarray, n: np.ndarray, v: np.ndarray, vis: np.ndarray, pores: np.ndarray,
               tex: np.ndarray, label: np.ndarray, tex_origin: np.ndarray, tex_ppd: float, skin: np.ndarray,
               key_dir: np.ndarray, key: np.ndarray, fill_dir: np.ndarray, fill: np.ndarray, sky: np.ndarray,
-              ground: np.ndarray, wrap: float, spec: float, shin: float):  # noqa: ANN201
+              ground: np.ndarray, wrap: float, spec: float, shin_table: np.ndarray):  # noqa: ANN201
     """Lit skin of every skin-like fragment (skin, ears, neck, and the skin under a hairline fringe).
 
     Returns (colour [N,3] float32, zero where not skin-like; texture label [N] uint8, ``NOT_SKIN``
@@ -84,7 +86,7 @@ def skin_pass(material: np.ndarray, attrs: np.ndarray, n: np.ndarray, v: np.ndar
         lab[i] = lb
         grain = 1.0 + 0.03 * pores[i]
         sp = (0.35 if lb == _LIPS else 1.0) * spec
-        kd, nf, up, s, nk = light_point(n[i, 0], n[i, 1], n[i, 2], v[i, 0], v[i, 1], v[i, 2], key_dir, fill_dir, wrap, shin,
+        kd, nf, up, s, nk = light_point(n[i, 0], n[i, 1], n[i, 2], v[i, 0], v[i, 1], v[i, 2], key_dir, fill_dir, wrap, shin_table,
                                          vis[i], True)
         ao = attrs[i, _AO]
         sc = max(0.15 - abs(nk), 0.0)
@@ -98,9 +100,9 @@ def skin_pass(material: np.ndarray, attrs: np.ndarray, n: np.ndarray, v: np.ndar
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _lit(n, v, i, key_dir, key, fill_dir, fill, sky, ground, wrap, spec, shin, shadow, shadowed):  # noqa: ANN001, ANN202
+def _lit(n, v, i, key_dir, key, fill_dir, fill, sky, ground, wrap, spec, shin_table, shadow, shadowed):  # noqa: ANN001, ANN202
     """(diffuse + ambient) and specular RGB of fragment i as three-tuples."""
-    kd, nf, up, s, _ = light_point(n[i, 0], n[i, 1], n[i, 2], v[i, 0], v[i, 1], v[i, 2], key_dir, fill_dir, wrap, shin,
+    kd, nf, up, s, _ = light_point(n[i, 0], n[i, 1], n[i, 2], v[i, 0], v[i, 1], v[i, 2], key_dir, fill_dir, wrap, shin_table,
                                     shadow, shadowed)
     d = (kd * key[0] + nf * fill[0], kd * key[1] + nf * fill[1], kd * key[2] + nf * fill[2])
     a = (sky[0] * up + ground[0] * (1.0 - up), sky[1] * up + ground[1] * (1.0 - up), sky[2] * up + ground[2] * (1.0 - up))
@@ -131,7 +133,7 @@ def material_pass(col: np.ndarray, material: np.ndarray, attrs: np.ndarray, n: n
             x0, x1, y0, y1 = _reflect(int(xf), sw), _reflect(int(xf) + 1, sw), _reflect(int(yf), sh), _reflect(int(yf) + 1, sh)
             s = ((1 - tx) * (1 - ty) * streak[y0, x0] + tx * (1 - ty) * streak[y0, x1]
                  + (1 - tx) * ty * streak[y1, x0] + tx * ty * streak[y1, x1])
-            d, a, sp = _lit(n, v, i, key_dir, key, fill_dir, fill, sky, ground, 0.15, 0.3, 8.0, vis[i], True)
+            d, a, sp = _lit(n, v, i, key_dir, key, fill_dir, fill, sky, ground, 0.15, 0.3, _POW8, vis[i], True)
             cover = hair_cover(attrs[i, _X], pores[i])
             for ch in range(3):
                 c = hair[ch] * s * (d[ch] * 0.9 + a[ch]) * ao + sp[ch] * (0.5 + hair_mean) * s
@@ -139,11 +141,11 @@ def material_pass(col: np.ndarray, material: np.ndarray, attrs: np.ndarray, n: n
         elif mat == _CLOTH:
             px = int(attrs[i, _U] / (2 * np.pi) * 512 % pw)
             py = int(attrs[i, _V] * 0.5 % ph)
-            d, a, sp = _lit(n, v, i, key_dir, key, fill_dir, fill, sky, ground, 0.3, 0.05, 8.0, vis[i], True)
+            d, a, sp = _lit(n, v, i, key_dir, key, fill_dir, fill, sky, ground, 0.3, 0.05, _POW8, vis[i], True)
             for ch in range(3):
                 col[i, ch] = tile[py, px, ch] * (d[ch] + a[ch]) * ao + sp[ch]
         elif mat in (_FRAME, _LENS):
-            d, a, sp = _lit(n, v, i, key_dir, key, fill_dir, fill, sky, ground, 0.0, 0.8, 40.0, 1.0, False)
+            d, a, sp = _lit(n, v, i, key_dir, key, fill_dir, fill, sky, ground, 0.0, 0.8, _POW40, 1.0, False)
             for ch in range(3):
                 alb = (0.035 if ch == 2 else 0.03) if mat == _LENS else frame[ch]
                 col[i, ch] = alb * (d[ch] + a[ch]) + sp[ch]
@@ -185,7 +187,7 @@ def eye_pass(col: np.ndarray, idx: np.ndarray, xs: np.ndarray, ys: np.ndarray, l
         iris_k = fib * (1 - 0.55 * ring) * (1.25 - 0.5 * min(max(ang / iris_deg, 0.0), 1.0))
         sclera_k = 1 - 0.2 * min(max((ang - 35) / 40, 0.0), 1.0)
         lid = 0.55 + 0.45 * min(max(lid_frac[j] / 0.35, 0.0), 1.0) ** 0.7
-        kd, nf, up, _, _ = light_point(qx, qy, qz, vx, vy, vz, key_dir, fill_dir, 0.3, 1.0, 1.0, False)
+        kd, nf, up, _, _ = light_point(qx, qy, qz, vx, vy, vz, key_dir, fill_dir, 0.3, _POW1, 1.0, False)
         hx, hy, hz = _unit3(key_dir[0] - vx, key_dir[1] - vy, key_dir[2] - vz)
         sp = min(max(qx * hx + qy * hy + qz * hz, 0.0), 1.0) ** 300 * 1.5
         cx_, cy_, cz_ = _unit3(-0.2 - vx, -0.4 - vy, -1.0 - vz)

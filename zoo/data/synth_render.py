@@ -17,7 +17,7 @@ from zoo.data import head_parts as parts
 from zoo.data.head_deform import deform, sample_expression, sample_identity
 from zoo.data.head_mesh import eye_geometry, grid_normals, head_grid, radial_surface
 from zoo.data.shade_kernels import eye_pass, material_pass, skin_pass
-from zoo.data.synth_kernels import paste_and_soften, surface_rays, vertex_normals
+from zoo.data.synth_kernels import paste_and_soften, power_table, surface_rays, vertex_normals
 from zoo.data.synth_raster import MeshPart, project, rasterize
 from zoo.data.synth_scene import background, camera_effects, flyaway_strands, occluders
 from zoo.data.synth_shade import (
@@ -261,7 +261,7 @@ def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, casters) -> np
 
     tex_origin = np.array([TEX_PHI[0], TEX_THETA[0]])
     col, lab = skin_pass(mat, frags.attrs, n_all, v, vis, pores, tex, label, tex_origin, TEX_PPD, skin_c, lt.key_dir, lt.key,
-                         lt.fill_dir, lt.fill, lt.sky, lt.ground, float(lt.wrap), float(lt.spec), float(lt.shininess))
+                         lt.fill_dir, lt.fill, lt.sky, lt.ground, float(lt.wrap), float(lt.spec), power_table(lt.shininess))
     lm_ang = landmark_angles()
     cam = np.array([k[0, 0], k[1, 1], k[0, 2], k[1, 2]])
     m = np.nonzero(lab == LABEL_MOUTH)[0]

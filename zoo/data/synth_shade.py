@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zoo.data.synth_kernels import light_terms
+from zoo.data.synth_kernels import light_terms, power_table
 
 MAT_SKIN, MAT_HAIR, MAT_EAR, MAT_NECK, MAT_CLOTH, MAT_FRAME, MAT_LENS = range(7)
 # attribute columns: normal xyz, ambient occlusion, texture u, v
@@ -66,7 +66,7 @@ def light(
     shadowed = shadow is not None
     sh = np.ascontiguousarray(shadow, np.float32) if shadowed else np.ones(1, np.float32)
     return light_terms(n32, v32, lt.key_dir, lt.key, lt.fill_dir, lt.fill, lt.sky, lt.ground, float(wrap), float(spec),
-                       float(shin), sh, shadowed)
+                       power_table(shin), sh, shadowed)
 
 
 def _fraction(uv: np.ndarray, upper: list[int], lower: list[int], lm_angles: np.ndarray) -> np.ndarray:
