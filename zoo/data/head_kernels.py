@@ -43,14 +43,14 @@ def coefficient_column(i: int, j: int) -> int:
     return 16 + i if j == 3 else 7 + 3 * i + j
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def smooth(t: float) -> float:
     """Smoothstep of t clipped to [0, 1] (a soft 0 -> 1 step)."""
     t = min(max(t, 0.0), 1.0)
     return t * t * (3 - 2 * t)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _blob_sum(x: float, y: float, z: float, rows: np.ndarray) -> tuple[float, float, float]:
     """Sum of every row's Gaussian-windowed affine piece at one point."""
     ax = ay = az = 0.0
@@ -67,7 +67,7 @@ def _blob_sum(x: float, y: float, z: float, rows: np.ndarray) -> tuple[float, fl
     return ax, ay, az
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def blob_field(p: np.ndarray, rows: np.ndarray, z0: float, width: float, out: np.ndarray) -> None:
     """out += front(p) * sum of the rows' pieces, front = smooth((z - z0) / width)."""
     for i in range(p.shape[0]):
@@ -80,7 +80,7 @@ def blob_field(p: np.ndarray, rows: np.ndarray, z0: float, width: float, out: np
         out[i, 2] += f * az
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def identity_field(p: np.ndarray, rows: np.ndarray, jaw_width: float, brow_height: float,
                    forehead_slope: float) -> np.ndarray:
     """Identity displacement: the blob rows plus jaw width, brow height and forehead slope, all
@@ -100,7 +100,7 @@ def identity_field(p: np.ndarray, rows: np.ndarray, jaw_width: float, brow_heigh
     return d
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def jaw_field(p: np.ndarray, angle: float, hinge: np.ndarray, mouth_y: float, out: np.ndarray) -> None:
     """out += the jaw's rotation by ``angle`` (radians) about the hinge's x axis, weighted by a
     sigmoid across the lips (sharp between them, soft at the cheeks) and a wide face window."""
@@ -117,7 +117,7 @@ def jaw_field(p: np.ndarray, angle: float, hinge: np.ndarray, mouth_y: float, ou
         out[i, 2] += (-qy * s + qz * c - qz) * w
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def brow_field(p: np.ndarray, amount: float, centres: np.ndarray, inner: np.ndarray, out: np.ndarray) -> None:
     """out += brow raise (amount > 0) or frown (< 0, brows also pull toward the nose).
 
@@ -141,7 +141,7 @@ def brow_field(p: np.ndarray, amount: float, centres: np.ndarray, inner: np.ndar
                 out[i, 0] -= np.sign(centres[b, 0]) * 3.0 * amount * w * pull
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _interp(x: float, xp: np.ndarray, fp: np.ndarray) -> float:
     """np.interp for one value (xp ascending, ends held)."""
     n = xp.shape[0]
@@ -155,7 +155,7 @@ def _interp(x: float, xp: np.ndarray, fp: np.ndarray) -> float:
     return (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j]) * (x - xp[j]) + fp[j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def eye_close_field(p: np.ndarray, upper: np.ndarray, lower: np.ndarray, amount: float, out: np.ndarray) -> None:
     """out += the upper lid (and the skin above it) moved down onto the lower lid.
 
@@ -182,7 +182,7 @@ def eye_close_field(p: np.ndarray, upper: np.ndarray, lower: np.ndarray, amount:
         out[i, 2] += amount * 1.5 * bump * wx * wz
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def grid_normals(g: np.ndarray) -> np.ndarray:
     """Unit normals of a grid surface g [rows, cols, 3]: cross(d/dcol, d/drow) with np.gradient's
     differences (central inside, one-sided at the edges); the seam columns 0 and -1 share their
@@ -213,7 +213,7 @@ def grid_normals(g: np.ndarray) -> np.ndarray:
     return n
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def hair_thickness(phi: np.ndarray, theta: np.ndarray, noise: np.ndarray, knots: np.ndarray, line: np.ndarray,
                    bangs: tuple[float, float], long_sides: bool, volume: float, clump: float) -> np.ndarray:
     """Per-vertex hair thickness (mm, <= 0 bare skin) for head-grid angles phi, theta (degrees).

@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def noisy_to_u8(img: np.ndarray, words: np.ndarray, first: int, amp: np.float32, out: np.ndarray) -> None:
     """``out = round(clip(img + (u - 0.5) * amp, 0, 1) * 255)`` over flat float32 ``img``.
 
@@ -34,7 +34,7 @@ def noisy_to_u8(img: np.ndarray, words: np.ndarray, first: int, amp: np.float32,
         out[i] = np.uint8(np.rint(v * full))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def modulated_gradient(grad: np.ndarray, base: np.ndarray, other: np.ndarray, lum: np.ndarray, lum_amp: np.float32,
                        tint: np.ndarray, tint_amp: np.float32, add: np.ndarray, add_amp: np.float32) -> np.ndarray:
     """``(base + (other - base) * grad) * (1 + lum_amp * lum) * (1 + tint_amp * tint) + add_amp * add``.
@@ -72,7 +72,7 @@ def cubic_taps(src: int, dst: int) -> tuple[np.ndarray, np.ndarray]:
     return idx, w
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def upsample_cubic(src: np.ndarray, iy: np.ndarray, wy: np.ndarray, ix: np.ndarray, wx: np.ndarray) -> np.ndarray:
     """Separable 4-tap resize of float32 (h, w, ch) to (len(iy), len(ix), ch) with taps from ``cubic_taps``.
 
@@ -100,7 +100,7 @@ def upsample_cubic(src: np.ndarray, iy: np.ndarray, wy: np.ndarray, ix: np.ndarr
     return out.reshape(h, w, ch)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def composite_into(dst: np.ndarray, alpha: np.ndarray, shade: np.ndarray, colour: np.ndarray) -> None:
     """``dst = dst * (1 - alpha) + alpha * shade * colour`` in place: float32 (h, w, 3) ``dst`` (may be a
     view), (h, w) ``alpha`` and ``shade``, float32 RGB ``colour``; one pass instead of numpy broadcasting
@@ -117,7 +117,7 @@ def composite_into(dst: np.ndarray, alpha: np.ndarray, shade: np.ndarray, colour
                 dst[y, x, c] = dst[y, x, c] * (one - a) + s * colour[c]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def cast_clip(img: np.ndarray, gain: np.ndarray) -> np.ndarray:
     """``clip(img * gain, 0, 1)`` per channel: float32 (h, w, 3) -> new float32 array in one pass (for
     ``cv2.multiply`` + ``np.clip``; the product is rounded to float32 from float64 like OpenCV's)."""

@@ -28,12 +28,12 @@ NOT_SKIN = 255  # label of fragments the skin pass leaves to the material pass
 _POW8, _POW40, _POW1 = power_table(8.0), power_table(40.0), power_table(1.0)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _clamp(i: int, n: int) -> int:
     return min(max(i, 0), n - 1)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _reflect(i: int, n: int) -> int:
     """OpenCV's BORDER_REFLECT (fedcba|abcdef|fedcba) for one step outside the image."""
     if i < 0:
@@ -43,13 +43,13 @@ def _reflect(i: int, n: int) -> int:
     return i
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def hair_cover(thick: float, pore: float) -> float:
     """How much of a hair-shell fragment is hair (1) rather than the skin under a fuzzy hairline (0)."""
     return min(max((thick + 1.2 * pore + 0.5) / 2.5, 0.0), 1.0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def skin_pass(material: np.ndarray, attrs: np.ndarray, n: np.ndarray, v: np.ndarray, vis: np.ndarray, pores: np.ndarray,
               tex: np.ndarray, label: np.ndarray, tex_origin: np.ndarray, tex_ppd: float, skin: np.ndarray,
               key_dir: np.ndarray, key: np.ndarray, fill_dir: np.ndarray, fill: np.ndarray, sky: np.ndarray,
@@ -99,7 +99,7 @@ def skin_pass(material: np.ndarray, attrs: np.ndarray, n: np.ndarray, v: np.ndar
     return col, lab
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _lit(n, v, i, key_dir, key, fill_dir, fill, sky, ground, wrap, spec, shin_table, shadow, shadowed):  # noqa: ANN001, ANN202
     """(diffuse + ambient) and specular RGB of fragment i as three-tuples."""
     kd, nf, up, s, _ = light_point(n[i, 0], n[i, 1], n[i, 2], v[i, 0], v[i, 1], v[i, 2], key_dir, fill_dir, wrap, shin_table,
@@ -109,7 +109,7 @@ def _lit(n, v, i, key_dir, key, fill_dir, fill, sky, ground, wrap, spec, shin_ta
     return d, a, (s * spec * key[0], s * spec * key[1], s * spec * key[2])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def material_pass(col: np.ndarray, material: np.ndarray, attrs: np.ndarray, n: np.ndarray, v: np.ndarray,
                   vis: np.ndarray, pores: np.ndarray, hair: np.ndarray, streak: np.ndarray, tile: np.ndarray,
                   frame: np.ndarray, key_dir: np.ndarray, key: np.ndarray, fill_dir: np.ndarray, fill: np.ndarray,
@@ -153,13 +153,13 @@ def material_pass(col: np.ndarray, material: np.ndarray, attrs: np.ndarray, n: n
             col[i, ch] = min(max(col[i, ch], 0.0), 1.2)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _unit3(x: float, y: float, z: float) -> tuple[float, float, float]:
     n = math.sqrt(x * x + y * y + z * z) + 1e-9
     return x / n, y / n, z / n
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def eye_pass(col: np.ndarray, idx: np.ndarray, xs: np.ndarray, ys: np.ndarray, lid_frac: np.ndarray, cam: np.ndarray,
              centre: np.ndarray, gaze: np.ndarray, radius: float, iris: np.ndarray, looks: np.ndarray,
              key_dir: np.ndarray, key: np.ndarray, fill_dir: np.ndarray, fill: np.ndarray, sky: np.ndarray,
