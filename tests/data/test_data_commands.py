@@ -130,3 +130,20 @@ def test_synth_video_unknown_scenario_is_a_one_line_error(tmp_path: Path) -> Non
     result = runner.invoke(app, ["data", "synth", str(tmp_path / "c"), "--video", "--scenario", "moonwalk"])
     assert result.exit_code == 1
     assert "unknown scenario 'moonwalk'" in result.output and "yaw_sweep" in result.output
+
+
+def test_check_yaw_counts_faces_per_bin_and_split(good_dataset: Path, zoo_cache: Path, tmp_path: Path) -> None:
+    from zoo.data.yaw_stats import FDFAT_BINS, split_yaws, yaw_table
+    from zoo.engine.losses import YAW_BINS
+
+    assert [(lo, hi) for _, lo, hi in FDFAT_BINS] == [(lo, hi) for _, lo, hi in YAW_BINS]  # the scores' bins
+    table = yaw_table(split_yaws(good_dataset))  # train: yaw 0, 10, 20; val: 300-W, no meta; test: yaw 30
+    assert table.loc["+0..+10", "train"] == table.loc["+10..+20", "train"] == table.loc["+20..+30", "train"] == 1
+    assert table.loc["+30..+40", "test"] == 1 and table.loc["|yaw| <= 30", "test"] == 1  # 30 is in fdfat's first bin
+    assert table.loc["no yaw", "val"] == 2 and table["val"].iloc[:-1].sum() == 0
+    assert table.loc["|yaw| <= 30", "train"] == 3 and table.loc["|yaw| > 40"].sum() == 0
+    plot = tmp_path / "yaw.png"
+    result = runner.invoke(app, ["data", "check", str(good_dataset), "--yaw", "--yaw-plot", str(plot)], terminal_width=120)
+    assert result.exit_code == 0, result.output
+    assert "|yaw| <= 30" in result.output and "no yaw" in result.output
+    assert cv2.imread(str(plot)) is not None

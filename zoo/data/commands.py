@@ -23,6 +23,8 @@ def register(app: typer.Typer) -> None:
 @data_app.command("check")
 def check_cmd(
     data: Annotated[Path, typer.Argument(help="Dataset YAML (base_path + train/val/test lists).")],
+    yaw: Annotated[bool, typer.Option("--yaw", help="Also print each split's head-yaw histogram (from _meta.json).")] = False,
+    yaw_plot: Annotated[Path | None, typer.Option("--yaw-plot", help="Also draw that histogram into this PNG.")] = None,
 ) -> None:
     """Count the images of every split and print every problem, one line each; exit 1 if any."""
     from rich.table import Table
@@ -41,6 +43,8 @@ def check_cmd(
     for split, count in counts.items():
         table.add_row(split, f"{count:,}")
     console.print(table)
+    if yaw or yaw_plot:
+        _print_yaw(data, yaw_plot)
     for line in problems:
         console.print(line, soft_wrap=True, highlight=False, markup=False)
     if problems:
@@ -48,6 +52,26 @@ def check_cmd(
         console.print(f"{len(problems)} problem(s) in {total:,} entries", style="bold red", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     console.print(f"ok: {sum(counts.values()):,} entries, no problems", style="green", highlight=False, soft_wrap=True)
+
+
+def _print_yaw(data: Path, plot: Path | None) -> None:
+    """The per-split yaw table of ``zoo data check --yaw`` (and its plot)."""
+    from rich.table import Table
+
+    from zoo.cli import console
+    from zoo.data.yaw_stats import plot_yaw, split_yaws, yaw_table
+
+    yaws = split_yaws(data)
+    frame = yaw_table(yaws)
+    table = Table(title="faces per head yaw (degrees)")
+    table.add_column("yaw")
+    for split in frame.columns:
+        table.add_column(split, justify="right")
+    for i, (label, row) in enumerate(frame.iterrows()):
+        table.add_row(label, *(f"{v:,}" for v in row), end_section=i in (len(frame) - 5, len(frame) - 2))
+    console.print(table)
+    if plot:
+        console.print(f"wrote {plot_yaw(yaws, plot)}", highlight=False, soft_wrap=True)
 
 
 @data_app.command("synth")
