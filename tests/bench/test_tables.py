@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.tables import TablesError, main, replace_section, tracking_table, update_readme
+from bench.tables import TablesError, accuracy_table, main, replace_section, tracking_table, update_readme
 from zoo.data import RENDER_VERSION
 from zoo.results import write_table
 
@@ -113,3 +113,15 @@ def test_tracking_table_shows_current_clips_and_real_photos_only(tmp_path: Path)
     assert "| `lw-relu6-affine-cls` | hog, onnx fp32 1t, oneeuro | 6.77, 32 lost | 4.50, 2 id switches |  | 3.00 | h1 |" in table
     assert "| `lw-relu6-affine-cls` (fdfat-lw.pt) | gt, onnx fp32 1t, oneeuro |  |  | 6.50 | 2.00 | h1 |" in table
     assert "run `zoo bench --task track`" in tracking_table(tmp_path / "nothing")
+
+
+def test_accuracy_table_hides_older_renderer_versions(tmp_path: Path) -> None:
+    row = {"checkpoint_sha256": "abcdef0123", "split": "test", "images": 1800, "faces_yaw_le30": 614, "faces_yaw_30_40": 204,
+           "faces_yaw_gt40": 982, "peer": False, "variant": "lw-relu6-affine-cls", "backend": "onnx", "precision": "fp32"}
+    write_table("accuracy", [{**row, "dataset": f"synth-v{RENDER_VERSION}", "nme": 9.94},
+                             {**row, "dataset": f"synth-v{RENDER_VERSION - 1}", "nme": 77.7},  # an older renderer
+                             {**row, "dataset": f"synth-n500-v{RENDER_VERSION - 1}", "nme": 88.8},
+                             {**row, "dataset": "lfpw-train", "nme": 8.54}], tmp_path)
+    table = accuracy_table(tmp_path)
+    assert f"synth-v{RENDER_VERSION} (test)" in table and "9.94" in table and "8.54" in table
+    assert "77.70" not in table and "88.80" not in table
