@@ -182,19 +182,30 @@ def ensure_artifact(source: ModelSource, backend: str, precision: str, allow_dri
     latency harness passes ``allow_drift`` because random-init weights make parity meaningless;
     the accuracy harness never does, so a drifting conversion cannot be scored silently.
     """
-    from zoo.backends import get_backend, load_artifact
+    from zoo.backends import ParityError, get_backend, load_artifact
+    from zoo.backends.base import parity_summary
 
     if source.artifact is not None:
         return source.artifact
     out = artifact_dir(source, backend, precision)
     marker = out / "artifact.path"  # written after a complete export; names the artifact file
+    cached = None
     if marker.is_file() and not force:
         try:
             artifact = load_artifact(Path(marker.read_text().strip()))
             if Path(artifact.path).exists() and not _stale_calibration(artifact):
-                return artifact
+                cached = artifact
         except Exception:  # noqa: BLE001 - a stale or half-written cache entry is simply rebuilt
             pass
+    if cached is not None:
+        # the cache is shared: an export kept past its parity limit for scoring (``zoo eval``) must still be
+        # refused to a caller that does not allow drift, or whether ``zoo bench`` times a broken int8 model
+        # would depend on which command ran first
+        parity = (cached.manifest or {}).get("parity") or {}
+        if (cached.manifest or {}).get("drift") and not allow_drift:
+            raise ParityError(f"{backend} {precision} export of {source.label} drifts from torch: {parity_summary(parity)} "
+                              "(a cached export kept with drift allowed)", parity)
+        return cached
     model = source.load()
     export = get_backend(backend).export
     kwargs = {"allow_drift": True} if allow_drift and "allow_drift" in inspect.signature(export).parameters else {}
