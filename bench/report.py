@@ -38,9 +38,11 @@ class LineProgress:
 
 def save_rows(rows: Sequence[dict[str, Any]], root: Path | None = None) -> Path:
     """Upsert into latency.csv; a row without a number never replaces a measured row of the same key
-    (an environment lacking an extra must not erase numbers measured where it was installed)."""
+    (an environment lacking an extra must not erase numbers measured where it was installed), except a
+    parity refusal: that is a verdict on the export itself, and the number it replaces timed a broken model."""
     measured = {tuple(str(r.get(k)) for k in LATENCY_KEY) for r in read_table("latency", root) if r.get("p50_ms") is not None}
-    keep = [r for r in rows if r.get("p50_ms") is not None or tuple(str(r.get(k)) for k in LATENCY_KEY) not in measured]
+    keep = [r for r in rows if r.get("p50_ms") is not None or str(r.get("status", "")).startswith("refused")
+            or tuple(str(r.get(k)) for k in LATENCY_KEY) not in measured]
     return write_table("latency", keep, root) if keep else table_path("latency", root)
 
 

@@ -102,6 +102,9 @@ def test_failed_rows_never_replace_measured_ones(tmp_path: Path) -> None:
     report.save_rows([{**key, "p50_ms": 1.0, "status": "ok"}], tmp_path)
     report.save_rows([{**key, "p50_ms": None, "status": "missing extra"}], tmp_path)
     assert read_table("latency", tmp_path)[0]["p50_ms"] == 1.0
+    report.save_rows([{**key, "p50_ms": None, "status": "refused: parity (NME +21.2)"}], tmp_path)  # a verdict: it replaces
+    row = read_table("latency", tmp_path)[0]
+    assert row["status"] == "refused: parity (NME +21.2)" and row["p50_ms"] is None
 
 
 def test_round_robin_rotates_and_fills_every_config() -> None:
