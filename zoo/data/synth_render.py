@@ -239,7 +239,8 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
 
 
 def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, casters) -> np.ndarray:  # noqa: ANN001
-    """Colour every fragment by its material."""
+    """Colour every fragment by its material: the compiled skin pass, the mouth and eye openings over it, then
+    the material pass (hair blended over that skin, clothes, glasses); see ``shade_kernels``."""
     # unit normals (turned toward the viewer where two-sided parts are seen from behind) and view rays
     n_all, v, points = surface_rays(frags.attrs, frags.xs, frags.ys, frags.depth, k[0, 0], k[1, 1], k[0, 2], k[1, 2])
     vis = key_visibility(casters, points, n_all, lt.key_dir)
