@@ -18,11 +18,10 @@ import numpy as np
 from numba import njit
 
 from zoo.data.synth_kernels import light_point, power_table
+from zoo.data.synth_shade import A_AO, A_UV, A_X, MAT_CLOTH, MAT_EAR, MAT_FRAME, MAT_HAIR, MAT_LENS, MAT_NECK, MAT_SKIN
+from zoo.data.synth_texture import LABEL_LIPS
 
-# materials and attribute columns: the same numbering as synth_shade (kept here to avoid an import cycle)
-_SKIN, _HAIR, _EAR, _NECK, _CLOTH, _FRAME, _LENS = 0, 1, 2, 3, 4, 5, 6
-_AO, _U, _V, _X = 3, 4, 5, 6
-_LIPS = 4  # synth_texture.LABEL_LIPS
+_U, _V = A_UV.start, A_UV.start + 1  # texture coordinate columns (numba freezes these module ints as constants)
 NOT_SKIN = 255  # label of fragments the skin pass leaves to the material pass
 # specular power tables of the fixed-shininess materials (hair and clothes 8, glasses 40, eyes: none)
 _POW8, _POW40, _POW1 = power_table(8.0), power_table(40.0), power_table(1.0)
@@ -67,12 +66,12 @@ def skin_pass(material: np.ndarray, attrs: np.ndarray, n: np.ndarray, v: np.ndar
     lab = np.full(m, NOT_SKIN, np.uint8)
     for i in range(m):
         mat = material[i]
-        fringe = mat == _HAIR and hair_cover(attrs[i, _X], pores[i]) < 1.0
-        if not (mat in (_SKIN, _EAR, _NECK) or fringe):
+        fringe = mat == MAT_HAIR and hair_cover(attrs[i, A_X], pores[i]) < 1.0
+        if not (mat in (MAT_SKIN, MAT_EAR, MAT_NECK) or fringe):
             continue
         a0, a1, a2 = skin[0], skin[1], skin[2]
         lb = 0
-        if mat == _SKIN or fringe:
+        if mat == MAT_SKIN or fringe:
             x = (attrs[i, _U] - tex_origin[0]) * tex_ppd
             y = (attrs[i, _V] - tex_origin[1]) * tex_ppd
             xf, yf = math.floor(x), math.floor(y)
@@ -85,10 +84,10 @@ def skin_pass(material: np.ndarray, attrs: np.ndarray, n: np.ndarray, v: np.ndar
             lb = label[_clamp(int(math.floor(y + 0.5)), th), _clamp(int(math.floor(x + 0.5)), tw)]
         lab[i] = lb
         grain = 1.0 + 0.03 * pores[i]
-        sp = (0.35 if lb == _LIPS else 1.0) * spec
+        sp = (0.35 if lb == LABEL_LIPS else 1.0) * spec
         kd, nf, up, s, nk = light_point(n[i, 0], n[i, 1], n[i, 2], v[i, 0], v[i, 1], v[i, 2], key_dir, fill_dir, wrap, shin_table,
                                          vis[i], True)
-        ao = attrs[i, _AO]
+        ao = attrs[i, A_AO]
         sc = max(0.15 - abs(nk), 0.0)
         for ch in range(3):
             alb = (a0 if ch == 0 else a1 if ch == 1 else a2) * grain
@@ -124,8 +123,8 @@ def material_pass(col: np.ndarray, material: np.ndarray, attrs: np.ndarray, n: n
     hair_mean = (hair[0] + hair[1] + hair[2]) / 3.0
     for i in range(len(material)):
         mat = material[i]
-        ao = attrs[i, _AO]
-        if mat == _HAIR:
+        ao = attrs[i, A_AO]
+        if mat == MAT_HAIR:
             x = (attrs[i, _U] + 180.0) / 360.0 * sw * 3 % sw
             y = (attrs[i, _V] + 90.0) / 180.0 * sh
             xf, yf = math.floor(x), math.floor(y)
@@ -134,20 +133,20 @@ def material_pass(col: np.ndarray, material: np.ndarray, attrs: np.ndarray, n: n
             s = ((1 - tx) * (1 - ty) * streak[y0, x0] + tx * (1 - ty) * streak[y0, x1]
                  + (1 - tx) * ty * streak[y1, x0] + tx * ty * streak[y1, x1])
             d, a, sp = _lit(n, v, i, key_dir, key, fill_dir, fill, sky, ground, 0.15, 0.3, _POW8, vis[i], True)
-            cover = hair_cover(attrs[i, _X], pores[i])
+            cover = hair_cover(attrs[i, A_X], pores[i])
             for ch in range(3):
                 c = hair[ch] * s * (d[ch] * 0.9 + a[ch]) * ao + sp[ch] * (0.5 + hair_mean) * s
                 col[i, ch] = c * cover + col[i, ch] * (1.0 - cover)
-        elif mat == _CLOTH:
+        elif mat == MAT_CLOTH:
             px = int(attrs[i, _U] / (2 * np.pi) * 512 % pw)
             py = int(attrs[i, _V] * 0.5 % ph)
             d, a, sp = _lit(n, v, i, key_dir, key, fill_dir, fill, sky, ground, 0.3, 0.05, _POW8, vis[i], True)
             for ch in range(3):
                 col[i, ch] = tile[py, px, ch] * (d[ch] + a[ch]) * ao + sp[ch]
-        elif mat in (_FRAME, _LENS):
+        elif mat in (MAT_FRAME, MAT_LENS):
             d, a, sp = _lit(n, v, i, key_dir, key, fill_dir, fill, sky, ground, 0.0, 0.8, _POW40, 1.0, False)
             for ch in range(3):
-                alb = (0.035 if ch == 2 else 0.03) if mat == _LENS else frame[ch]
+                alb = (0.035 if ch == 2 else 0.03) if mat == MAT_LENS else frame[ch]
                 col[i, ch] = alb * (d[ch] + a[ch]) + sp[ch]
         for ch in range(3):
             col[i, ch] = min(max(col[i, ch], 0.0), 1.2)
