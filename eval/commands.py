@@ -37,6 +37,8 @@ def evaluate_cmd(
     record: Annotated[bool, typer.Option(help="Upsert the row into results/accuracy.csv.")] = True,
     parts: Annotated[bool, typer.Option("--parts", help="Also print NME by face part and the offset all faces share "
                                                        "(a landmark-definition mismatch rather than scatter).")] = False,
+    yaw_detail: Annotated[bool, typer.Option("--yaw-detail", help="Also print and plot NME by 10-degree |yaw| bin in % "
+                                             "inter-ocular and in % of the landmark box, and the pose floor.")] = False,
 ) -> None:
     """Crop every face with the deterministic inference crop (1.5x landmark box, centred), run the model and
     report NME (% inter-ocular, points 36/45) overall and by |yaw| <=30 / 30-40 / >40, AUC and FR at 10%."""
@@ -92,6 +94,9 @@ def evaluate_cmd(
     base = out or results_dir()
     protocol = "" if resample == "zoo" else f"-{resample}"
     name = _slug(f"{label}{protocol}-{split_label}-{runner.label}-{runner.backend}-{runner.precision}")
+    if yaw_detail:
+        _print_yaw_detail(console, result, base / "plots" / f"yaw-{name}.png",
+                          f"{runner.label} {runner.backend} {runner.precision} on {label} ({split_label})")
     png = ced_plot({f"{runner.label} {runner.backend} {runner.precision}": result.nme}, base / "plots" / f"ced-{name}.png",
                    title=f"CED on {label} ({split_label}), {len(faces)} faces, crop {crop_protocol(resample)}")
     console.print(f"CED plot: {png}")
@@ -125,6 +130,25 @@ def _print_parts(console, result, faces) -> None:  # noqa: ANN001 - rich console
     t.add_row(*(f"{v:.2f}" for v in r.parts.values()), f"{r.offset[0]:+.2f}, {r.offset[1]:+.2f}", f"{r.nme_without_offset:.2f}")
     console.print(t)
     console.print("offset: mean error in each face's frame (x along the outer eye corners 36->45, y across)")
+
+
+def _print_yaw_detail(console, result, png: Path, title: str) -> None:  # noqa: ANN001 - rich console, EvalResult
+    from rich.table import Table
+
+    from eval.metrics import pose_floor, yaw_profile
+    from eval.plots import yaw_profile_plot
+
+    rows = yaw_profile(result.nme, result.scale, result.yaw)
+    floor = pose_floor(result.nme, result.scale, result.yaw)
+    t = Table(title="NME by |yaw|: % inter-ocular (36-45) and % landmark box sqrt(w*h)")
+    for col in ("|yaw|", "faces", "NME %", "NME box %"):
+        t.add_column(col, justify="right")
+    for r in rows:
+        t.add_row(f"{r.low:.0f}-{r.high:.0f}", str(r.faces), f"{r.nme:.2f}", f"{r.nme_box:.2f}")
+    console.print(t)
+    console.print(f"pose floor {floor:.2f} % inter-ocular: this split's NME if every face were as accurate for its size "
+                  "as the faces within 30 degrees are on average")
+    console.print(f"yaw plot: {yaw_profile_plot(rows, floor, png, title)}")
 
 
 def register(app: typer.Typer) -> None:

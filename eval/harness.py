@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.metrics import nme_per_face, yaw_bin
+from eval.metrics import box_over_iod, nme_per_face, yaw_bin
 
 RunFn = Callable[[np.ndarray], dict[str, np.ndarray]]
 #: Resampling of the crop: ``zoo`` is the deployed path (``crop_and_resize``: pyrDown while shrinking
@@ -33,6 +33,7 @@ class FaceResult:
     yaw: float
     yaw_source: str
     face_score: float | None = None
+    scale: float = float("nan")  # landmark box size in inter-ocular distances: nme / scale is NME (box)
 
 
 @dataclass
@@ -48,6 +49,10 @@ class EvalResult:
     @property
     def yaw(self) -> np.ndarray:
         return np.array([f.yaw for f in self.faces])
+
+    @property
+    def scale(self) -> np.ndarray:
+        return np.array([f.scale for f in self.faces])
 
     @property
     def yaw_source(self) -> str:
@@ -125,7 +130,7 @@ def evaluate(samples: Sequence, run: RunFn, input_size: int, batch: int = 32, re
             result.points = k
             score = float(np.ravel(scores[j])[0]) if scores is not None else None
             result.faces.append(FaceResult(str(s.image_path), float(nme_per_face(pred[:k], gt[:k])[0]),
-                                           yaws[j][0], yaws[j][1], score))
+                                           yaws[j][0], yaws[j][1], score, float(box_over_iod(gt[:k])[0])))
             if keep_predictions:
                 result.predictions.append(pred)
         if advance:
@@ -134,12 +139,13 @@ def evaluate(samples: Sequence, run: RunFn, input_size: int, batch: int = 32, re
 
 
 def write_per_image(path: Path, result: EvalResult) -> Path:
-    """One line per face: image, NME %, yaw, where the yaw came from, its bin, face score."""
+    """One line per face: image, NME %, NME (% box), yaw, where the yaw came from, its bin, face score."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["image", "nme", "yaw", "yaw_source", "yaw_bin", "face_score"])
+        w.writerow(["image", "nme", "nme_box", "yaw", "yaw_source", "yaw_bin", "face_score"])
         for r in result.faces:
             score = "" if r.face_score is None else f"{r.face_score:.4f}"
-            w.writerow([r.image, f"{r.nme:.4f}", f"{r.yaw:.2f}", r.yaw_source, yaw_bin(r.yaw), score])
+            w.writerow([r.image, f"{r.nme:.4f}", f"{r.nme / r.scale:.4f}", f"{r.yaw:.2f}", r.yaw_source, yaw_bin(r.yaw),
+                        score])
     return path

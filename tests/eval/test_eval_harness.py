@@ -101,3 +101,30 @@ def test_runner_scores_an_export_past_the_parity_limit(monkeypatch: pytest.Monke
     with pytest.raises(RunnerError, match=r"^onnx fp16 export failed$"):
         open_runner(checkpoint=ckpt, backend="onnx", precision="fp16")
     assert seen["allow_drift"] is True
+
+
+def test_eval_yaw_detail_prints_both_yardsticks_and_writes_the_plot(real_dir: Path, tmp_path: Path) -> None:
+    """``zoo eval --yaw-detail``: the 10-degree table, the pose floor, the plot, and NME (box) per image."""
+    import csv
+
+    from typer.testing import CliRunner
+
+    from eval.metrics import box_over_iod
+    from zoo.cli import app
+    from zoo.data.formats import load_dataset_yaml
+
+    per_image = tmp_path / "faces.csv"
+    result = CliRunner().invoke(app, ["eval", "--dataset", str(real_dir / "dlib-examples" / "faces.yaml"), "--variant",
+                                      "lw-relu6-affine-cls", "--backend", "torch", "--yaw-detail", "--no-record",
+                                      "--per-image", str(per_image), "--out", str(tmp_path)],
+                                terminal_width=200)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "NME box %" in text and "pose floor" in text and "0-10" in text
+    assert list((tmp_path / "plots").glob("yaw-*.png"))
+    rows = list(csv.DictReader(per_image.open()))
+    samples = {str(s.image_path): s for s in load_dataset_yaml(real_dir / "dlib-examples" / "faces.yaml", "test")}
+    assert len(rows) == 18
+    for row in rows:
+        scale = box_over_iod(np.asarray(samples[row["image"]].landmarks)[:68])[0]
+        assert float(row["nme_box"]) == pytest.approx(float(row["nme"]) / scale, abs=2e-4)

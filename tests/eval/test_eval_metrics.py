@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eval.metrics import auc_fr, ced, nme_per_face, summarize, yaw_bin
+from eval.metrics import auc_fr, box_over_iod, ced, nme_per_face, pose_floor, summarize, yaw_bin, yaw_profile
 
 
 def _face(iod: float = 10.0) -> np.ndarray:
@@ -79,3 +79,32 @@ def test_part_errors_find_a_shared_offset_in_the_face_frame() -> None:
     assert r.offset[0] == pytest.approx(-5.0, abs=0.01) and r.offset[1] == pytest.approx(0.0, abs=0.01)
     assert r.nme == pytest.approx(5.0, abs=0.05) and r.nme_without_offset < 0.05
     assert set(r.parts) == {"jaw", "brows", "nose", "eyes", "mouth"} and r.parts["jaw"] == pytest.approx(5.0)
+
+
+def test_box_over_iod_hand_computed() -> None:
+    gt = _face(10.0)
+    gt[8] = (5.0, 40.0)  # the landmark box is 10 x 40 px: sqrt(w*h) = 20 px = 2 inter-ocular distances
+    assert box_over_iod(gt)[0] == pytest.approx(2.0)
+    assert box_over_iod(np.concatenate([gt, [[1e3, 1e3]] * 2]), num_points=68)[0] == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="inter-ocular"):
+        box_over_iod(np.zeros((68, 2)))
+
+
+def test_yaw_profile_bins_and_both_yardsticks() -> None:
+    nme = np.array([2.0, 4.0, 30.0, 50.0])
+    scale = np.array([2.0, 2.0, 10.0, 10.0])
+    yaw = np.array([0.0, -10.0, 85.0, -90.0])  # 0 opens the first bin, 10 belongs to it, 90 to the last
+    rows = yaw_profile(nme, scale, yaw)
+    assert [(r.low, r.high, r.faces) for r in rows] == [(0.0, 10.0, 2), (80.0, 90.0, 2)]
+    assert rows[0].nme == pytest.approx(3.0) and rows[0].nme_box == pytest.approx(1.5)
+    assert rows[1].nme == pytest.approx(40.0) and rows[1].nme_box == pytest.approx(4.0)
+
+
+def test_pose_floor_is_frontal_accuracy_read_with_each_faces_yardstick() -> None:
+    # frontal faces: 1.5 % of their box on average; the profile faces' boxes are 10 inter-ocular distances,
+    # so at that accuracy they would read 15 %: the floor is the mean of 3, 3, 15, 15 = 9
+    nme = np.array([2.0, 4.0, 30.0, 50.0])
+    scale = np.array([2.0, 2.0, 10.0, 10.0])
+    yaw = np.array([0.0, -10.0, 85.0, -90.0])
+    assert pose_floor(nme, scale, yaw) == pytest.approx(9.0)
+    assert np.isnan(pose_floor(nme[2:], scale[2:], yaw[2:]))
