@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import cv2
 import numpy as np
 
 from zoo.data.formats import DatasetError
-from zoo.fileio import atomic_write
+from zoo.fileio import atomic_open, atomic_write
 
 #: Refuse to build a decoded cache that would take more than this share of the free disk.
 DISK_SHARE = 0.5
@@ -79,27 +78,21 @@ def build_memmap(paths: Sequence[Path], folder: Path, max_side: int | None = Non
         raise DatasetError(f"{folder}: a decoded-image cache of ~{need:.1f} GB would not fit ({have:.1f} GB free); "
                            "cap the resolution (max_side), set ZOO_CACHE to a bigger disk, or train without the cache")
     index = np.zeros((len(paths), 4), dtype=np.float64)  # offsets stay exact below 2**53
-    fd, name = tempfile.mkstemp(prefix=f".{data.name}.", suffix=".tmp", dir=folder)
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as f, ThreadPoolExecutor(max_workers=2) as pool:  # cv2 decodes without the GIL
-            images = pool.map(lambda p: decode_capped(p, max_side), paths)
-            if progress:
-                from rich.progress import track
+    # Temp files with unique names (atomic_open): two trainers started together build the same cache
+    # side by side, and whichever finishes second simply replaces identical files.
+    with atomic_open(data, "wb", durable=False) as f, ThreadPoolExecutor(max_workers=2) as pool:  # cv2 decodes without the GIL
+        images = pool.map(lambda p: decode_capped(p, max_side), paths)
+        if progress:
+            from rich.progress import track
 
-                images = track(images, total=len(paths), description="decoding images into the cache", transient=True)
-            offset = 0
-            for i, (image, scale) in enumerate(images):
-                index[i] = (offset, image.shape[0], image.shape[1], scale)
-                f.write(np.ascontiguousarray(image).tobytes())
-                offset += image.nbytes
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    # Unique temp names throughout: two trainers started together build the same cache side by side,
-    # and whichever finishes second simply replaces identical files.
-    atomic_write(index_path, lambda f: np.save(f, index), durable=False)
-    os.replace(tmp, data)  # the data file appears last: its presence means the cache is complete
+            images = track(images, total=len(paths), description="decoding images into the cache", transient=True)
+        offset = 0
+        for i, (image, scale) in enumerate(images):
+            index[i] = (offset, image.shape[0], image.shape[1], scale)
+            f.write(np.ascontiguousarray(image).tobytes())
+            offset += image.nbytes
+        atomic_write(index_path, lambda g: np.save(g, index), durable=False)
+    # the data file is renamed into place last, on leaving the block: its presence means the cache is complete
     about = {"images": len(paths), "bytes": int(offset), "max_side": max_side, "first": str(paths[0]) if paths else ""}
     atomic_write(folder / f"{key}.json", lambda f: f.write(json.dumps(about)), mode="w", durable=False)
     return data, index
