@@ -42,6 +42,7 @@ def yaw_profile_plot(rows: Sequence[YawRow], floor: float, out: Path, title: str
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import ScalarFormatter
 
     out.parent.mkdir(parents=True, exist_ok=True)
     centre = [(r.low + r.high) / 2 for r in rows]
@@ -53,7 +54,7 @@ def yaw_profile_plot(rows: Sequence[YawRow], floor: float, out: Path, title: str
                    label=f"pose floor {floor:.2f}: overall NME at the\nfrontal faces' accuracy for their size")
     ax.set_yscale("log")
     ax.set_yticks([1, 2, 5, 10, 20, 50])
-    ax.get_yaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.get_yaxis().set_major_formatter(ScalarFormatter())
     ax.set_xticks([r.low for r in rows] + [rows[-1].high] if rows else [])
     ax.set_xlabel("|yaw| (degrees)")
     ax.set_ylabel("mean NME (%)")
