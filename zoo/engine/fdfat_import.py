@@ -10,6 +10,7 @@ refused before it can run.
 
 from __future__ import annotations
 
+import io
 import pickle
 import re
 import types
@@ -96,8 +97,23 @@ class FdfatUnpickler(pickle.Unpickler):
         )
 
 
-#: torch.load wants a module-like object with ``Unpickler`` (and ``load`` for completeness).
-fdfat_pickle = types.SimpleNamespace(Unpickler=FdfatUnpickler, load=pickle.load, __name__="fdfat_pickle")
+def restricted_load(file: Any, **kwargs: Any) -> Any:
+    """``pickle.load`` through the allow-list.
+
+    torch's legacy (non-zip) reader calls ``pickle_module.load`` on the file *before* it builds an
+    ``Unpickler``: that call must be as restricted as the unpickler, or a plain pickle runs code there.
+    """
+    return FdfatUnpickler(file, **kwargs).load()
+
+
+def restricted_loads(data: bytes, **kwargs: Any) -> Any:
+    """``pickle.loads`` through the allow-list (same reason as ``restricted_load``)."""
+    return restricted_load(io.BytesIO(data), **kwargs)
+
+
+#: torch.load wants a module-like object; every entry point in it goes through ``FdfatUnpickler``.
+fdfat_pickle = types.SimpleNamespace(Unpickler=FdfatUnpickler, load=restricted_load, loads=restricted_loads,
+                                     UnpicklingError=pickle.UnpicklingError, __name__="fdfat_pickle")
 
 # fdfat key -> zoo key, applied in order (first match wins) after block-level renames.
 _BLOCK_RENAMES = [
