@@ -13,10 +13,11 @@ from zoo.backends.torch_backend import TorchRuntime
 def test_export_and_run(exports, small_model, calib) -> None:
     art = exports.get("torch", "fp32")
     check_manifest(art, "torch", "fp32")
-    assert art.manifest["parity"]["max_abs_error_landmarks"] == 0.0
+    assert art.manifest["parity"]["max_abs_error_landmarks"] <= 1e-6  # the reference against its own saved weights
     out = get_backend("torch").load(art, 1).run(calib.images[:3])
     ref = torch_outputs(small_model, calib.images[:3])
-    assert np.array_equal(out["landmarks"], ref["landmarks"])
+    # Same network, but the runtime pins its thread count: oneDNN may split reductions differently.
+    np.testing.assert_allclose(out["landmarks"], ref["landmarks"], rtol=0, atol=1e-6)
 
 
 def test_in_memory_runtime(small_model, calib) -> None:
