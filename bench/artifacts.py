@@ -45,7 +45,7 @@ class ModelSource:
 
     def load(self):
         """The network with its weights, in eval mode (torch is imported only here)."""
-        from zoo.engine.checkpoint import load_checkpoint
+        from zoo.checkpoints.checkpoint import load_checkpoint
 
         if self.checkpoint is None:
             raise ValueError(f"{self.label}: an artifact without a checkpoint cannot be re-exported")
@@ -62,7 +62,7 @@ class ModelSource:
 
             spec = (self.artifact.manifest or {}).get("spec") if self.artifact is not None else None
             return VariantSpec.from_dict(spec) if spec else None
-        from zoo.engine.checkpoint import load_checkpoint
+        from zoo.checkpoints.checkpoint import load_checkpoint
 
         return load_checkpoint(self.checkpoint).spec
 
@@ -83,7 +83,7 @@ def from_variant(name: str) -> ModelSource:
     import torch
 
     from zoo.architectures import create_model, get_spec
-    from zoo.engine.checkpoint import save_checkpoint, sha256_file
+    from zoo.checkpoints.checkpoint import save_checkpoint, sha256_file
 
     get_spec(name)  # raises UnknownVariantError with suggestions
     torch.manual_seed(0)
@@ -107,7 +107,7 @@ def arch_fingerprint(model) -> str:
 
 def from_checkpoint(path: Path, label: str | None = None) -> ModelSource:
     """A zoo checkpoint; the label is its variant name unless given."""
-    from zoo.engine.checkpoint import load_checkpoint
+    from zoo.checkpoints.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(path)
     return ModelSource(label or ckpt.spec.name, Path(path), ckpt.sha256 or "", origin=str(path))
@@ -124,8 +124,8 @@ def peer_label(best_pt: Path, family: str | None = None) -> str:
 
 def from_peer(path: Path) -> ModelSource:
     """An fdfat ``best.pt`` imported (once, cached by the file's sha256) into a zoo checkpoint."""
-    from zoo.engine.checkpoint import load_checkpoint, sha256_file
-    from zoo.engine.fdfat_import import IMPORT_LAYOUT, import_fdfat
+    from zoo.checkpoints.checkpoint import load_checkpoint, sha256_file
+    from zoo.checkpoints.fdfat_import import IMPORT_LAYOUT, import_fdfat
 
     path = Path(path)
     if not path.is_file():
@@ -169,7 +169,7 @@ def _stale_calibration(artifact: Any) -> bool:
         return False
     import importlib.util
 
-    return importlib.util.find_spec("zoo.data.synth") is not None
+    return importlib.util.find_spec("zoo.synth.generate") is not None
 
 def artifact_dir(source: ModelSource, backend: str, precision: str) -> Path:
     return cache_root() / "artifacts" / source.sha256[:16] / f"{backend}-{precision}"

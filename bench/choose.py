@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.tables import REFERENCE, _fmt_ms, _latency_rows, _md, _num, fastest_cell, reference_ms
+from bench.cells import REFERENCE, _fmt_ms, _latency_rows, _md, _num, fastest_cell, reference_ms
 from zoo.fileio import sha256_file
 from zoo.results import SELECTION_DATASET, SELECTION_SPLIT, read_table
-from zoo.shipped import WEIGHTS_DIR, default_name
+from zoo.weights import WEIGHTS_DIR, default_name
 
 #: Budgets (ms, ORT fp32 1 thread) the generated sentences answer.
 BUDGETS_MS = (0.75, 1.5, 3.0)

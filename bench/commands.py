@@ -52,14 +52,17 @@ def bench(
     from bench import artifacts, harness, hostinfo, report
     from zoo.architectures import UnknownVariantError, list_variants
     from zoo.backends import ArtifactError
-    from zoo.cli import console, fail
+    from zoo.console import console, fail
 
     if task == "track":  # scenario clips with ground truth, not a latency table: the tracker's own benchmark
-        from zoo.track.commands import track_bench
+        from zoo.track.benchmark import benchmark_model
 
         model = variant[0] if variant else None
-        track_bench(model=model, backend=_split(backend)[0] if backend != ["all"] else "onnx",
-                    threads=_split_ints(threads)[0])
+        try:
+            benchmark_model(model=model, backend=_split(backend)[0] if backend != ["all"] else "onnx",
+                            threads=_split_ints(threads)[0], console=console)
+        except ValueError as e:
+            fail(str(e))
         return
     backends = _split(backend)
     try:

@@ -196,7 +196,7 @@ def to_row(config: Config, task: str = "latency", date: str | None = None) -> di
 def _sha(artifact: Any) -> str | None:
     if artifact is None:
         return None
-    from zoo.engine.checkpoint import sha256_file
+    from zoo.checkpoints.checkpoint import sha256_file
 
     path = Path(artifact.path)
     return sha256_file(path) if path.is_file() else None

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.cells import REFERENCE, _fmt_ms, _latency_rows, _md, _num, fastest_cell, reference_ms
+from bench.choose import choose_table
 from zoo.results import read_table
 
 TABLE_NAMES = ("choose", "latency", "accuracy", "hardware", "tracking")
@@ -33,42 +35,6 @@ def _variant_order(rows: Iterable[dict[str, Any]]) -> list[str]:
 
 def _name(row: dict[str, Any]) -> str:
     return f"{row['variant']} *(fdfat)*" if row.get("peer") else f"`{row['variant']}`"
-
-
-def _md(header: Sequence[str], rows: Sequence[Sequence[str]], align: Sequence[str]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return out
-
-
-def _latency_rows(root: Path | None) -> list[dict[str, Any]]:
-    return [r for r in read_table("latency", root) if (r.get("task") or "latency") == "latency"]
-
-
-def _fmt_ms(v: float) -> str:
-    return f"{v:.2f}" if v >= 0.995 else f"{v:.3f}"
-
-
-#: The row every speed is compared with: fdfat's LW on ONNX Runtime, fp32, 1 thread (same host, same run).
-REFERENCE = ("fdfat-lw", "onnx", "fp32", 1)
-
-
-def reference_ms(rows: Sequence[dict[str, Any]]) -> float | None:
-    """p50 of the REFERENCE configuration among one host's rows (None when not measured)."""
-    for r in rows:
-        if (r["variant"], r["backend"], r["precision"], r["threads"]) == REFERENCE and r.get("p50_ms"):
-            return float(r["p50_ms"])
-    return None
-
-
-def fastest_cell(rows: Sequence[dict[str, Any]], ref_ms: float | None) -> str:
-    """``0.61 openvino int8 2t (0.74x)``: a variant's fastest configuration and its ratio to REFERENCE."""
-    timed = [r for r in rows if r.get("p50_ms") is not None]
-    if not timed:
-        return ""
-    best = min(timed, key=lambda r: r["p50_ms"])
-    ratio = f" ({best['p50_ms'] / ref_ms:.2f}x)" if ref_ms else ""
-    return f"{_fmt_ms(best['p50_ms'])} {best['backend']} {best['precision']} {best['threads']}t{ratio}"
 
 
 def latency_table(root: Path | None = None) -> str:
@@ -124,16 +90,12 @@ def _best_reference(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return min(rows, key=lambda r: (rank.get((r["backend"], r["precision"]), 2), r["backend"], r["precision"]))
 
 
-def _num(v: Any, fmt: str) -> str:
-    return "-" if v is None else format(v, fmt)
-
-
 def accuracy_table(root: Path | None = None) -> str:
     """variants x yaw bins per dataset (fp32 reference backend), then NME per backend/precision (parity).
 
     Rows scored on an older renderer version's synthetic set stay in the CSV as history but are not
     shown: that set can no longer be rendered, so its numbers cannot be reproduced or compared."""
-    from zoo.data import RENDER_VERSION
+    from zoo.synth import RENDER_VERSION
 
     rows = [r for r in read_table("accuracy", root)
             if not str(r.get("dataset", "")).startswith("synth") or str(r["dataset"]).endswith(f"-v{RENDER_VERSION}")]
@@ -206,7 +168,7 @@ def _tracking_cell(r: dict[str, Any]) -> str:
 def tracking_table(root: Path | None = None) -> str:
     """The tracking benchmark per model and detector: mean NME per scenario (clips of the current renderer
     version only, as older clips can no longer be rendered), the real-photo pan, and the median frame time."""
-    from zoo.data import RENDER_VERSION
+    from zoo.synth import RENDER_VERSION
     from zoo.track.clips import SCENARIOS
 
     current = f"synth-v{RENDER_VERSION}:"
@@ -239,14 +201,6 @@ def tracking_table(root: Path | None = None) -> str:
              "over the sequences of their p50 time per frame.")
     head = ["model", "detector, runtime, filter", *columns, "frame ms", "host"]
     return "\n".join([intro, "", *_md(head, body, ["l", "l", *("r" for _ in columns), "r", "l"])])
-
-
-def choose_table(root: Path | None = None) -> str:
-    """Which model for which latency budget: shipped checkpoints and fdfat's peers (rendered by bench/choose.py,
-    which reuses this module's helpers and so is imported only here)."""
-    from bench.choose import choose_table as render
-
-    return render(root)
 
 
 RENDERERS = {"choose": choose_table, "latency": latency_table, "accuracy": accuracy_table, "hardware": hardware_table,

@@ -51,7 +51,7 @@ def evaluate_cmd(
     from eval.plots import ced_plot
     from eval.runner import RunnerError, open_runner
     from zoo import __version__
-    from zoo.cli import console, fail
+    from zoo.console import console, fail
     from zoo.results import results_dir, write_table
 
     if sum(x is not None for x in (variant, checkpoint, artifact, peer)) != 1:

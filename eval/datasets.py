@@ -31,7 +31,7 @@ def load_faces(dataset: str, root: Path | None, split: str) -> tuple[str, str, l
 
     try:
         if dataset == "synth":
-            from zoo.data.synth import default_dataset, results_label
+            from zoo.synth.generate import default_dataset, results_label
 
             return results_label(), split, load_dataset_yaml(default_dataset(), split)
         if dataset in ("facesynthetics", "300w"):

@@ -28,7 +28,7 @@ class Runner:
 
 def shipped_weights(variant: str) -> Path:
     """``zoo/weights/<variant>.pt``: a registered variant means its shipped trained weights."""
-    from zoo.shipped import WEIGHTS_DIR, weights_for
+    from zoo.weights import WEIGHTS_DIR, weights_for
 
     path = weights_for(variant)
     if path is None:
@@ -44,7 +44,7 @@ def open_runner(*, variant: str | None = None, checkpoint: Path | None = None, a
     from bench.artifacts import ensure_artifact, from_checkpoint, resolve_peer
     from zoo.backends import MissingExtraError, get_backend, load_artifact
     from zoo.backends.base import BackendError
-    from zoo.engine.checkpoint import CheckpointError, sha256_file
+    from zoo.checkpoints.checkpoint import CheckpointError, sha256_file
 
     try:
         if artifact is not None:

@@ -13,23 +13,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from zoo import __version__
+from zoo.console import console, err_console, fail  # noqa: F401 - re-exported for callers of zoo.cli
 
 app = typer.Typer(
     name="zoo", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
     help="Fast face-alignment model zoo: train, export, benchmark, evaluate and track.",
 )
-console = Console()
-err_console = Console(stderr=True)
-
-
-def fail(message: str, code: int = 1) -> None:
-    """Print a one-line error and exit non-zero: the house style for bad input."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _version(value: bool) -> None:
@@ -75,8 +67,8 @@ def import_fdfat_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="zoo checkpoint to write.")],
 ) -> None:
     """Convert an fdfat checkpoint to a zoo checkpoint (no fdfat install needed)."""
-    from zoo.engine.checkpoint import CheckpointError
-    from zoo.engine.fdfat_import import import_fdfat
+    from zoo.checkpoints.checkpoint import CheckpointError
+    from zoo.checkpoints.fdfat_import import import_fdfat
 
     try:
         model, card = import_fdfat(path, out)
@@ -89,11 +81,11 @@ def import_fdfat_cmd(
 
 def _register_all() -> None:
     """Let every area add its commands; areas whose optional pieces are absent skip quietly."""
-    from zoo import weights_commands
     from zoo.backends import commands as backend_commands
     from zoo.data import commands as data_commands
     from zoo.engine import commands as engine_commands
     from zoo.track import commands as track_commands
+    from zoo.weights import commands as weights_commands
 
     for module in (data_commands, engine_commands, backend_commands, track_commands, weights_commands):
         module.register(app)

@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from zoo.data import RENDER_VERSION
+from zoo.synth import RENDER_VERSION
 
 #: results/latency.csv: DESIGN.md section 6 columns, then what a reader needs to trust a number.
 LATENCY_COLUMNS: tuple[str, ...] = (
@@ -63,7 +63,7 @@ _FLOAT_COLUMNS = {"p50_ms", "p90_ms", "p99_ms", "mean_ms", "min_ms", "std_ms", "
 _BOOL_COLUMNS = {"peer"}
 
 #: The split model selection ranks accuracy on: the renderer's standard test split, labelled with
-#: the render version (``zoo.data.synth.results_label``) so a renderer change never ranks old rows.
+#: the render version (``zoo.synth.generate.results_label``) so a renderer change never ranks old rows.
 SELECTION_DATASET = f"synth-v{RENDER_VERSION}"
 SELECTION_SPLIT = "test"
 

@@ -8,7 +8,7 @@ import torch
 from zoo.backends import ArtifactError, BackendError
 from zoo.backends.calibration import random_fallback
 from zoo.backends.sources import export_model, resolve_model
-from zoo.engine.checkpoint import save_checkpoint
+from zoo.checkpoints.checkpoint import save_checkpoint
 
 VARIANT = "lw-relu6-w0.5-affine-cls"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bench.tables import TablesError, accuracy_table, main, replace_section, tracking_table, update_readme
-from zoo.data import RENDER_VERSION
 from zoo.results import write_table
+from zoo.synth import RENDER_VERSION
 
 README = """# fixture
 

@@ -79,7 +79,7 @@ def test_synth_calls_the_renderer(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         calls.append((out, images, seed, workers, negatives_fraction, size))
         return out / "data.yaml"
 
-    monkeypatch.setitem(sys.modules, "zoo.data.synth", types.SimpleNamespace(write_dataset=write_dataset))
+    monkeypatch.setitem(sys.modules, "zoo.synth.generate", types.SimpleNamespace(write_dataset=write_dataset))
     result = runner.invoke(app, ["data", "synth", str(tmp_path / "o"), "--images", "12", "--seed", "7", "--workers", "2",
                                  "--size", "128"])
     assert result.exit_code == 0, result.output
@@ -95,7 +95,7 @@ def test_synth_rejects_bad_options(tmp_path: Path, extra: list[str], words: str)
 
 
 def test_synth_end_to_end_then_check(tmp_path: Path, zoo_cache: Path) -> None:
-    pytest.importorskip("zoo.data.synth", reason="the renderer has not landed yet")
+    pytest.importorskip("zoo.synth.generate", reason="the renderer has not landed yet")
     out = tmp_path / "synth"
     result = runner.invoke(app, ["data", "synth", str(out), "--images", "10", "--seed", "1", "--workers", "1", "--size", "128"])
     assert result.exit_code == 0, result.output

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from datafiles import face_points, write_300w, write_fs
 
+from zoo.data.check import check_dataset
 from zoo.data.formats import (
     DatasetError,
-    check_dataset,
     load_dataset_yaml,
     read_300w,
     read_facesynthetics,

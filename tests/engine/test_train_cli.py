@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from zoo.checkpoints.checkpoint import load_checkpoint
 from zoo.cli import app
-from zoo.engine.checkpoint import load_checkpoint
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from zoo.data.synth import write_dataset
+    from zoo.synth.generate import write_dataset
 
     return write_dataset(tmp_path_factory.mktemp("synth"), images=64, seed=3, workers=1)
 

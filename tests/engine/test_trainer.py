@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from zoo.engine.checkpoint import load_checkpoint, load_checkpoint_dict
+from zoo.checkpoints.checkpoint import load_checkpoint, load_checkpoint_dict
 from zoo.engine.config import TrainConfig
 from zoo.engine.loader import TrainData
 from zoo.engine.trainer import Trainer

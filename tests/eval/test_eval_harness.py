@@ -48,8 +48,8 @@ def test_reproduces_fdfat_figures_on_dlib_examples(real_dir: Path, fdfat_dir: Pa
     """../shared/data/real/README.md: fdfat LW 8.10, LWCSP 7.92 NME on dlib-examples (1.5x box, 96 px)."""
     import torch
 
+    from zoo.checkpoints.fdfat_import import import_fdfat
     from zoo.data.formats import load_dataset_yaml
-    from zoo.engine.fdfat_import import import_fdfat
 
     model, _ = import_fdfat(fdfat_dir / peer / "best.pt")
 
@@ -87,7 +87,7 @@ def test_runner_scores_an_export_past_the_parity_limit(monkeypatch: pytest.Monke
     from eval.runner import RunnerError, open_runner
     from zoo.architectures import create_model
     from zoo.backends.base import BackendError
-    from zoo.engine.checkpoint import save_checkpoint
+    from zoo.checkpoints.checkpoint import save_checkpoint
 
     ckpt = tmp_path / "m.pt"
     save_checkpoint(ckpt, create_model("lw-relu6-w0.5-affine-cls").eval(), {})

@@ -55,7 +55,7 @@ def test_bad_scenario_and_length():
 
 
 def test_synth_faces_land_where_their_landmarks_say():
-    pytest.importorskip("zoo.data.synth_render")
+    pytest.importorskip("zoo.synth.render")
     frames = list(iter_clip(3, "crossing", 0, renderer="synth"))
     _, _, img, gt = frames[0]
     assert {f["id"] for f in gt["faces"]} == {0, 1}

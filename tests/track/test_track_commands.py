@@ -86,7 +86,7 @@ def test_track_bench_rows_name_the_weights_file(tmp_path: Path, monkeypatch: pyt
     import torch
 
     from zoo.architectures import create_model
-    from zoo.engine.checkpoint import save_checkpoint
+    from zoo.checkpoints.checkpoint import save_checkpoint
     from zoo.results import read_table
 
     torch.manual_seed(0)

@@ -74,7 +74,7 @@ def test_default_model_order(tmp_path, monkeypatch):
 
 def test_budget_picks_a_shipped_variant_that_fits(tmp_path, monkeypatch):
     from zoo.architectures import create_model
-    from zoo.engine.checkpoint import save_checkpoint
+    from zoo.checkpoints.checkpoint import save_checkpoint
     from zoo.results import SELECTION_DATASET, current_host, write_table
 
     weights = tmp_path / "weights"

@@ -1,9 +1,9 @@
 """Model families, heads and the variant registry."""
 
-from .heads import POSE_SCALE_DEG, FaceAlignmentNet, TupleOutputs
+from zoo.contract import PIXEL_MEAN, PIXEL_STD, POSE_SCALE_DEG
+
+from .heads import FaceAlignmentNet, TupleOutputs
 from .registry import (
-    PIXEL_MEAN,
-    PIXEL_STD,
     UnknownVariantError,
     VariantSpec,
     build_model,

@@ -73,10 +73,6 @@ class PoseHead(nn.Module):
         return self.regressor(self.features(trunk_map))
 
 
-#: The pose output is (yaw, pitch, roll) / POSE_SCALE_DEG, so tanh covers +-90 degrees.
-POSE_SCALE_DEG = 90.0
-
-
 class PooledPyramid(nn.Module):
     """Shared pyramid shell: ``stages`` then each of ``levels``, every level globally pooled and concatenated.
 

@@ -14,14 +14,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
+from zoo.contract import PIXEL_MEAN, PIXEL_STD  # noqa: F401 - part of the registry's public names
+
 if TYPE_CHECKING:
     from .heads import FaceAlignmentNet
 
 SIZES = (96, 112, 128)
-
-#: Pixel normalisation of the model I/O contract: RGB float, ``pixel / 127.5 - 1``.
-PIXEL_MEAN = 127.5
-PIXEL_STD = 127.5
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,7 @@ def input_block(size: int, layout: str = "NCHW", batch: int | None = None, name:
     """The manifest's input description (the I/O contract of DESIGN.md section 4)."""
     n = batch if batch else -1
     shape = [n, 3, size, size] if layout == "NCHW" else [n, size, size, 3]
-    from zoo.architectures import PIXEL_MEAN, PIXEL_STD
+    from zoo.contract import PIXEL_MEAN, PIXEL_STD
 
     return {"name": name, "size": size, "shape": shape, "layout": layout, "dtype": "float32", "color": "RGB",
             "normalization": {"mean": PIXEL_MEAN, "std": PIXEL_STD, "formula": "pixel / 127.5 - 1"},

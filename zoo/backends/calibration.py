@@ -2,7 +2,7 @@
 
 int8 activation ranges must come from what the model will see, so the batch is real crops made
 with the inference crop of training (``crop_box(rng=None)`` + ``crop_and_resize`` + ``normalize``):
-from a dataset YAML when one is given, else from the built-in renderer (``zoo.data.synth.render_face``),
+from a dataset YAML when one is given, else from the built-in renderer (``zoo.synth.generate.render_face``),
 which also gives ground-truth landmarks so parity includes an NME difference.
 
 Fallback, clearly marked in every manifest as ``source: "random-fallback"``: when neither is
@@ -71,7 +71,7 @@ def calibration_set(input_size: int, count: int = DEFAULT_COUNT, seed: int = 0, 
 
 @functools.lru_cache(maxsize=8)
 def _rendered(input_size: int, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    from zoo.data.synth import render_face
+    from zoo.synth.generate import render_face
 
     rng = np.random.default_rng(seed)
     images, marks = [], []

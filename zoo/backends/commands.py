@@ -16,7 +16,7 @@ FORMAT_HELP = "onnx, openvino, tflite, coreml, torch, or all (comma-separated li
 
 def fail(message: str) -> None:
     """``zoo.cli.fail`` (which escapes rich markup, so ``zoo[openvino]`` prints as typed)."""
-    from zoo.cli import fail as cli_fail
+    from zoo.console import fail as cli_fail
 
     cli_fail(message)
 
@@ -55,7 +55,7 @@ def export_cmd(
 ) -> None:
     """Export a variant or checkpoint to deployable formats, with a manifest and parity measured against torch."""
     from zoo.backends import BACKENDS, EXPORT_ALL, PRECISIONS, BackendError, MissingExtraError, ensure_available
-    from zoo.cli import console
+    from zoo.console import console
 
     if from_onnx is not None:
         _wrap(from_onnx, outputs, out, name)
@@ -99,7 +99,7 @@ def _export_one(net: Any, backend: str, precision: str, out: Path, calib: Any, a
     from zoo.backends import BACKENDS, MissingExtraError, ParityError
     from zoo.backends.base import BackendError, parity_summary
     from zoo.backends.sources import export_model
-    from zoo.cli import console
+    from zoo.console import console
 
     row: dict[str, Any] = {"backend": backend, "precision": precision, "parity": None, "seconds": None, "path": "",
                            "message": ""}
@@ -131,7 +131,7 @@ def _print_rows(rows: list[dict[str, Any]]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from zoo.cli import console
+    from zoo.console import console
 
     table = Table(title="exports: parity vs torch on the calibration batch")
     numeric = ("lm err", "other", "dNME pt", "s")
@@ -163,7 +163,7 @@ def _print_rows(rows: list[dict[str, Any]]) -> None:
 def _wrap(file: Path, outputs: str, out: Path, name: str | None) -> None:
     from zoo.backends.base import BackendError
     from zoo.backends.foreign import wrap_onnx
-    from zoo.cli import console
+    from zoo.console import console
 
     label = name or f"onnx-{Path(file).resolve().parent.name}"
     try:
@@ -189,7 +189,7 @@ def predict_cmd(
 ) -> None:
     """Landmarks, face score and head pose for the faces in one image."""
     from zoo.backends import BACKENDS, BackendError
-    from zoo.cli import console
+    from zoo.console import console
     from zoo.predict import ImageError, Predictor, detect_faces, draw, read_image, write_png
 
     boxes = [_parse_box(box)] if box else None

@@ -32,7 +32,7 @@ def wrap_onnx(file: Path, outputs: str, out_dir: Path, name: str | None = None) 
     import onnx
     import onnxruntime as ort
 
-    from zoo.engine.checkpoint import sha256_file
+    from zoo.checkpoints.checkpoint import sha256_file
 
     file = Path(file).resolve()
     if outputs not in OUTPUT_PRESETS:

@@ -22,7 +22,7 @@ RANDOM_SEED = 0
 
 def shipped_weights(variant: str) -> Path | None:
     """``zoo/weights/<variant>.pt`` when the package ships trained weights for it."""
-    from zoo.shipped import weights_for
+    from zoo.weights import weights_for
 
     return weights_for(variant)
 
@@ -34,7 +34,7 @@ def resolve_model(ref: str | Path) -> Any:
     exports and parity are still meaningful, landmarks are not; the source says so.
     """
     from zoo.architectures import UnknownVariantError, create_model
-    from zoo.engine.checkpoint import CheckpointError, load_checkpoint
+    from zoo.checkpoints.checkpoint import CheckpointError, load_checkpoint
 
     path = Path(ref)
     if path.is_file() or path.suffix == ".pt":

@@ -22,7 +22,7 @@ FILE = "model.pt"
 
 def export(model: Any, out_dir: Path, precision: str = "fp32", calib: Any = None, *, allow_drift: bool = False) -> Artifact:
     """Save the weights as a zoo checkpoint with a manifest (parity is exact by construction, and measured)."""
-    from zoo.engine.checkpoint import save_checkpoint
+    from zoo.checkpoints.checkpoint import save_checkpoint
 
     if precision != "fp32":
         raise UnsupportedError(f"the torch backend is the fp32 reference; export {precision} to onnx, openvino, tflite or coreml")
@@ -65,7 +65,7 @@ class TorchRuntime:
 
 
 def load(artifact: Artifact, threads: int = 1) -> TorchRuntime:
-    from zoo.engine.checkpoint import CheckpointError, load_checkpoint
+    from zoo.checkpoints.checkpoint import CheckpointError, load_checkpoint
 
     try:
         model = load_checkpoint(artifact.path).build()

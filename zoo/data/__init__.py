@@ -1,18 +1,12 @@
-"""Data: readers, the synthetic face renderer and the training dataset."""
+"""Data: dataset readers and checks, the training dataset, image caches and previews.
+
+The renderer that writes synthetic datasets is its own package, ``zoo.synth``.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-
-#: Bumped whenever the renderer's output changes: cached default datasets are rebuilt and results
-#: on the renderer's test split are labelled ``synth-v<N>``, so scores of two renderers never mix.
-#: 2: compiled rasteriser (pixel-centre coverage instead of OpenCV's fill, so silhouettes are
-#: ~0.5 px tighter), uniform sensor noise; same scenes, landmarks and parameters as 1.
-#: 3: shading, scene and geometry fused into compiled passes (twice as fast); same scenes, random
-#: draws, landmarks and parameters as 2, pixels within 0.01 grey levels on average (float rounding,
-#: specular powers from a table, bilinear texture sampling without OpenCV's 1/32 px grid).
-RENDER_VERSION = 3
 
 
 def cache_dir() -> Path:

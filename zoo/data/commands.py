@@ -29,8 +29,9 @@ def check_cmd(
     """Count the images of every split and print every problem, one line each; exit 1 if any."""
     from rich.table import Table
 
-    from zoo.cli import console, fail
-    from zoo.data.formats import DatasetError, check_dataset
+    from zoo.console import console, fail
+    from zoo.data.check import check_dataset
+    from zoo.data.formats import DatasetError
 
     try:
         counts, problems = check_dataset(data, progress=True)
@@ -58,7 +59,7 @@ def _print_yaw(data: Path, plot: Path | None) -> None:
     """The per-split yaw table of ``zoo data check --yaw`` (and its plot)."""
     from rich.table import Table
 
-    from zoo.cli import console
+    from zoo.console import console
     from zoo.data.yaw_stats import plot_yaw, split_yaws, yaw_table
 
     yaws = split_yaws(data)
@@ -88,7 +89,7 @@ def synth_cmd(
     negatives: Annotated[float, typer.Option("--negatives", help="Fraction of non-face images.")] = 0.1,
 ) -> None:
     """Render a synthetic face dataset (FaceSynthetics layout + meta + dataset YAML), or a clip with --video."""
-    from zoo.cli import console, fail
+    from zoo.console import console, fail
 
     if video:
         _render_clip(out, frames, scenario, seed, renderer)
@@ -104,9 +105,9 @@ def synth_cmd(
     if out.exists() and not out.is_dir():
         fail(f"{out}: exists and is not a folder; give a folder to write the dataset into")
     try:
-        from zoo.data.synth import write_dataset
+        from zoo.synth.generate import write_dataset
     except ImportError as e:
-        fail(f"the renderer (zoo.data.synth) cannot be imported: {e}")
+        fail(f"the renderer (zoo.synth.generate) cannot be imported: {e}")
     start = time.perf_counter()
     try:
         path = write_dataset(out, images, seed, workers=workers, negatives_fraction=negatives, size=size)
@@ -119,7 +120,7 @@ def synth_cmd(
 
 def _render_clip(out: Path, frames: int, scenario: str, seed: int, renderer: str) -> None:
     """`zoo data synth OUT --video`: a clip with per-frame landmarks and pose (zoo.track.clips)."""
-    from zoo.cli import console, fail
+    from zoo.console import console, fail
     from zoo.track.clips import SCENARIOS, render_clip
 
     if scenario not in SCENARIOS:
@@ -147,7 +148,7 @@ def preview_cmd(
     """Write a contact sheet: faces spread over the yaw range, landmarks and contours drawn, yaw under each."""
     import cv2
 
-    from zoo.cli import console, fail
+    from zoo.console import console, fail
     from zoo.data.formats import DatasetError, load_dataset_yaml
     from zoo.data.preview import contact_sheet
 
@@ -184,7 +185,7 @@ def speed_cmd(
     """Measure the training data pipeline (decode, crop, augment, collate) in images/s."""
     from rich.table import Table
 
-    from zoo.cli import console, fail
+    from zoo.console import console, fail
     from zoo.data.dataset import LandmarkDataset, pipeline_speed
     from zoo.data.formats import DatasetError, load_dataset_yaml
 

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 import torch
 
-from zoo.architectures import PIXEL_MEAN, PIXEL_STD, POSE_SCALE_DEG
+from zoo.contract import PIXEL_MEAN, PIXEL_STD, POSE_SCALE_DEG
 from zoo.data.formats import DatasetError, Sample, pose_from_meta
 from zoo.data.images import ImageStore
 from zoo.landmarks import flip_permutation

@@ -309,13 +309,3 @@ def load_dataset_yaml(path: Path, split: str, negatives: bool = False, skip_bad:
     if negatives:
         samples += [Sample(p, None, {}, is_face=False) for p, _ in negatives_for(spec, split)]
     return samples
-
-
-# --------------------------------------------------------------------------- checking
-
-
-def check_dataset(path: Path, progress: bool = False, reuse: bool = True) -> tuple[dict[str, int], list[str]]:
-    """Entries per split and every problem, one line each ("file: what is wrong"); see ``zoo.data.check``."""
-    from zoo.data.check import check_dataset as check
-
-    return check(path, progress=progress, reuse=reuse)

@@ -35,10 +35,10 @@ def train(
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar (logs only).")] = False,
 ) -> None:
     """Train a variant: step 1 landmarks, then step 2 face score for -cls variants. Works under torchrun."""
-    from zoo.cli import console, fail
+    from zoo.checkpoints.checkpoint import CheckpointError
+    from zoo.console import console, fail
     from zoo.data.formats import DatasetError
 
-    from .checkpoint import CheckpointError
     from .config import TrainConfig, parse_part_weights
     from .trainer import Trainer, TrainingError
 
@@ -53,7 +53,7 @@ def train(
                 fail(f"--resume {resume} trains {cfg.variant}, not {variant}")
         else:
             if data is None:
-                from zoo.data.synth import default_dataset
+                from zoo.synth.generate import default_dataset
 
                 data = default_dataset()
             cfg = TrainConfig(

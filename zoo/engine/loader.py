@@ -173,8 +173,9 @@ def build_data(data_yaml: str | Path, input_size: int, num_points: int, affine: 
                val_extra: list[str] | None = None, skip_bad: bool = False, want_cls: bool = False,
                check: bool = True, cache: str | None = None, photometric: str = "standard") -> TrainData:
     """Load the splits of a dataset YAML into LandmarkDatasets (raises DatasetError with one line)."""
+    from zoo.data.check import check_dataset
     from zoo.data.dataset import LandmarkDataset
-    from zoo.data.formats import DatasetError, check_dataset, load_dataset_yaml
+    from zoo.data.formats import DatasetError, load_dataset_yaml
 
     path = Path(data_yaml)
     skipped: list[str] = []

@@ -63,7 +63,7 @@ def draw_sample(image: np.ndarray, landmarks: np.ndarray | None, is_face: bool, 
     """One normalised crop [3,S,S] back to RGB uint8, upscaled, with its landmarks as dots."""
     import cv2
 
-    from zoo.architectures import PIXEL_MEAN, PIXEL_STD
+    from zoo.contract import PIXEL_MEAN, PIXEL_STD
     from zoo.landmarks import CONTOURS
 
     rgb = np.clip(image.transpose(1, 2, 0) * PIXEL_STD + PIXEL_MEAN, 0, 255).astype(np.uint8)

@@ -25,9 +25,9 @@ from torch import nn
 
 from zoo.architectures import FaceAlignmentNet, get_spec
 from zoo.architectures.registry import build_model
+from zoo.checkpoints.checkpoint import load_checkpoint, load_checkpoint_dict, save_checkpoint
 
 from . import distributed as D
-from .checkpoint import load_checkpoint, load_checkpoint_dict, save_checkpoint
 from .config import TrainConfig
 from .loader import EpochSampler, TrainData, build_data, default_split, make_loader, prior_weight, yaw_weights
 from .losses import make_landmark_loss, nme, nme_by_yaw, pose_loss

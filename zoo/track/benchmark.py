@@ -192,7 +192,7 @@ def hog_recall(clip_dir: Path, every: int = 5) -> float | None:
 def clip_source(renderer: str) -> str:
     """The renderer as named in clip folders and results' ``video``: ``synth-v<render version>`` for the
     training renderer, so a renderer change never reuses old clips or mixes their scores with new ones."""
-    from zoo.data import RENDER_VERSION
+    from zoo.synth import RENDER_VERSION
 
     return f"synth-v{RENDER_VERSION}" if renderer == "synth" else renderer
 
@@ -281,3 +281,46 @@ def rows_table(rows: list[dict[str, Any]]) -> Any:
     for r in rows:
         table.add_row(*("-" if r.get(k) is None else fmt.format(r[k]) for _, k, fmt in cols))
     return table
+
+
+def benchmark_model(model: str | None = None, oracle: bool = False, backend: str = "onnx", threads: int = 1,
+                    detector: str = "gt", scenarios: Iterable[str] | None = None, frames: int = 150, seed: int = 0,
+                    filter_name: str = "oneeuro", renderer: str = "synth", photos: int = 10, write: bool = True,
+                    console: Any = None) -> list[dict[str, Any]]:
+    """The whole tracking benchmark for one model, printed as a table; what ``zoo track-bench`` and
+    ``zoo bench --task track`` run. Bad arguments raise ``ValueError`` before any clip is rendered."""
+    from rich.console import Console
+
+    from .detectors import make_detector
+    from .filters import FILTERS
+    from .model import choose_model, load_predictor
+    from .oracle import OraclePredictor
+
+    console = console or Console()
+    if renderer not in ("synth", "flat"):
+        raise ValueError(f"unknown renderer {renderer!r}; use synth or flat")
+    unknown = [s for s in scenarios or [] if s not in SCENARIOS]
+    if unknown:
+        raise ValueError(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+    if filter_name not in FILTERS:
+        raise ValueError(f"unknown filter {filter_name!r}; choose one of {', '.join(FILTERS)}")
+    if detector != "gt":
+        make_detector(detector)
+    if oracle:
+        predictor, variant, source = OraclePredictor(noise_px=1.0, seed=seed), "oracle", "oracle"
+    else:
+        pick, _ = choose_model(model, None, backend)
+        predictor = load_predictor(pick.spec, backend, threads)
+        variant = getattr(predictor, "name", None) or getattr(getattr(predictor, "spec", None), "name", None) or pick.spec
+        source = Path(str(pick.spec)).name  # which weights: the variant name alone cannot tell shipped from fdfat's
+        console.print(f"model: {pick.reason}", highlight=False)
+    with console.status("tracking rendered clips") as status:
+        rows = run_tracking_benchmark(predictor, variant, detector, tuple(scenarios or SCENARIOS), frames, seed, backend,
+                                      threads=threads, config=TrackerConfig(filter=filter_name),
+                                      progress=lambda what, _: status.update(what), renderer=renderer, photos=photos)
+    for row in rows:
+        row["model"] = source
+    console.print(rows_table(rows))
+    if write:
+        console.print(f"wrote {write_rows(rows)}", highlight=False)
+    return rows

@@ -12,7 +12,7 @@ from .filters import FILTERS
 
 
 def _fail(message: str) -> None:
-    from zoo.cli import fail
+    from zoo.console import fail
 
     fail(message)
 
@@ -114,46 +114,14 @@ def track_bench(
     write: Annotated[bool, typer.Option("--write/--no-write", help="Upsert the rows into results/tracking.csv.")] = True,
 ) -> None:
     """Tracking benchmark on rendered clips with ground truth; rows for results/tracking.csv."""
-    from rich.console import Console
+    from .benchmark import benchmark_model
 
-    from .benchmark import rows_table, run_tracking_benchmark, write_rows
-    from .clips import SCENARIOS
-    from .detectors import DetectorError, make_detector
-    from .model import ModelError, choose_model, load_predictor
-    from .oracle import OraclePredictor
-    from .tracker import TrackerConfig
-
-    console = Console()
-    if renderer not in ("synth", "flat"):
-        _fail(f"unknown renderer {renderer!r}; use synth or flat")
-    unknown = [s for s in scenario or [] if s not in SCENARIOS]
-    if unknown:
-        _fail(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
-    if filter_name not in FILTERS:
-        _fail(f"unknown filter {filter_name!r}; choose one of {', '.join(FILTERS)}")
     try:
-        if detector != "gt":
-            make_detector(detector)
-        if oracle:
-            predictor, variant = OraclePredictor(noise_px=1.0, seed=seed), "oracle"
-        else:
-            pick, _ = choose_model(model, None, backend)
-            predictor = load_predictor(pick.spec, backend, threads)
-            variant = getattr(predictor, "name", None) or getattr(getattr(predictor, "spec", None), "name", None) or pick.spec
-            console.print(f"model: {pick.reason}", highlight=False)
-    except (DetectorError, ModelError) as e:
+        benchmark_model(model=model, oracle=oracle, backend=backend, threads=threads, detector=detector,
+                        scenarios=scenario, frames=frames, seed=seed, filter_name=filter_name, renderer=renderer,
+                        photos=photos, write=write)
+    except ValueError as e:  # ModelError and DetectorError are ValueErrors: bad arguments, one line
         _fail(str(e))
-        return
-    with console.status("tracking rendered clips") as status:
-        rows = run_tracking_benchmark(predictor, variant, detector, scenario or tuple(SCENARIOS), frames, seed, backend,
-                                      threads=threads, config=TrackerConfig(filter=filter_name),
-                                      progress=lambda what, _: status.update(what), renderer=renderer,
-                                      photos=photos)
-    for row in rows:  # which weights: the variant name alone cannot tell shipped weights from fdfat's import
-        row["model"] = "oracle" if oracle else Path(str(pick.spec)).name
-    console.print(rows_table(rows))
-    if write:
-        console.print(f"wrote {write_rows(rows)}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

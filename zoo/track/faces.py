@@ -6,7 +6,7 @@ scenario from them:
 
 * ``flat``: polygons over the projected mean face (~1 ms). Fast enough for tests and the demo;
   cartoon-like, so trained models score it lower than real faces.
-* ``synth``: ``zoo.data.synth_render`` (the training renderer: shaded head, eyes, mouth) rendered
+* ``synth``: ``zoo.synth.render`` (the training renderer: shaded head, eyes, mouth) rendered
   on a square tile with the pose fixed and composited through a mask around the face (jaw +
   forehead). The renderer's per-image camera effects (colour cast, blur, greyscale, JPEG) are
   drawn from a stream that changes with the pose, which would make a video flicker, so they are
@@ -110,13 +110,13 @@ def paint_flat(canvas: np.ndarray, state: FaceState) -> tuple[np.ndarray, HeadPo
 
 
 class SynthPainter:
-    """Faces from ``zoo.data.synth_render``, one fixed identity per subject, composited on a mask."""
+    """Faces from ``zoo.synth.render``, one fixed identity per subject, composited on a mask."""
 
     #: frontal inter-ocular distance in pixels per unit of ``face_frac * tile``, measured on the renderer.
     IOD_PER_FACE = 0.65
 
     def __init__(self, seed: int = 0) -> None:
-        from zoo.data import synth_render
+        from zoo.synth import render as synth_render
 
         self._r = synth_render
         self.seed = seed

@@ -5,7 +5,7 @@ The shipped default comes from one function, ``default_model()``:
 1. ``zoo/weights/DEFAULT`` (a file naming one checkpoint there), else the first ``*.pt`` in
    ``zoo/weights/`` by name: the zoo's own trained weights once they ship;
 2. else fdfat's LW checkpoint, when ``../shared/peers/fdfat`` sits beside the checkout: imported
-   once (``zoo.engine.fdfat_import``) into the cache folder, never into the project;
+   once (``zoo.checkpoints.fdfat_import``) into the cache folder, never into the project;
 3. else a ``ModelError`` saying to pass ``--model``.
 
 ``--budget-ms`` asks ``zoo.results.select_model`` for the most accurate variant that fits on
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 import zoo
-from zoo import shipped
+from zoo import weights as shipped
 
 WEIGHTS_DIR = shipped.WEIGHTS_DIR
 FDFAT_LW = Path(zoo.__file__).resolve().parents[1].parent / "shared" / "peers" / "fdfat" / "LWModel_ReLU6_affine_cls" / "best.pt"
@@ -52,12 +52,12 @@ def default_model() -> ModelPick:
     if weights:
         return ModelPick(str(weights[0]), f"shipped default zoo/weights/{weights[0].name}")
     if FDFAT_LW.is_file():
+        from zoo.checkpoints.fdfat_import import IMPORT_LAYOUT
         from zoo.data import cache_dir
-        from zoo.engine.fdfat_import import IMPORT_LAYOUT
 
         out = cache_dir() / "fdfat" / f"lw-relu6-affine-cls-layout{IMPORT_LAYOUT}.pt"
         if not out.is_file():
-            from zoo.engine.fdfat_import import import_fdfat
+            from zoo.checkpoints.fdfat_import import import_fdfat
 
             out.parent.mkdir(parents=True, exist_ok=True)
             import_fdfat(FDFAT_LW, out)
@@ -67,7 +67,7 @@ def default_model() -> ModelPick:
 
 def shipped_variants() -> dict[str, Path]:
     """Variant name -> shipped checkpoint (the first one per variant, DEFAULT first)."""
-    from zoo.engine.checkpoint import load_checkpoint
+    from zoo.checkpoints.checkpoint import load_checkpoint
 
     out: dict[str, Path] = {}
     for path in shipped_weights():

@@ -29,12 +29,13 @@ import cv2
 import numpy as np
 import yaml
 
-from zoo.data import RENDER_VERSION, cache_dir
-from zoo.data.head_mesh import head_grid
-from zoo.data.synth_negatives import render_negative
-from zoo.data.synth_render import FaceParams, render_face, render_params, sample_params
-from zoo.data.synth_texture import landmark_tex
+from zoo.data import cache_dir
 from zoo.fileio import atomic_write
+from zoo.synth import RENDER_VERSION
+from zoo.synth.head_mesh import head_grid
+from zoo.synth.negatives import render_negative
+from zoo.synth.render import FaceParams, render_face, render_params, sample_params
+from zoo.synth.texture import landmark_tex
 
 __all__ = ["RENDER_VERSION", "FaceParams", "default_dataset", "results_label", "render_face", "render_params", "sample_params",
            "write_dataset", "split_of", "KINDS"]

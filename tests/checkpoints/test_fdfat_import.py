@@ -21,8 +21,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from zoo.engine.checkpoint import CheckpointError, load_checkpoint
-from zoo.engine.fdfat_import import import_fdfat
+from zoo.checkpoints.checkpoint import CheckpointError, load_checkpoint
+from zoo.checkpoints.fdfat_import import import_fdfat
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "fdfat_reference.npz"
 TOL = 1e-5

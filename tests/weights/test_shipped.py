@@ -1,11 +1,11 @@
-"""zoo.shipped: the one answer to where shipped weights are and which is the default."""
+"""zoo.weights: the one answer to where shipped weights are and which is the default."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from bench.choose import default_variant
-from zoo.shipped import default_name, shipped_weights, weights_for
+from zoo.weights import default_name, shipped_weights, weights_for
 
 
 def test_default_first_and_lookup_by_variant(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from zoo.data.synth_kernels import light_space, shadow_lookup, splat_max
+from zoo.synth.kernels import light_space, shadow_lookup, splat_max
 
 CELL_MM = 2.0
 _KERNEL = np.ones((3, 3), np.uint8)

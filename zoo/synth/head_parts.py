@@ -11,8 +11,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from zoo.data import head_kernels as hk
-from zoo.data.head_mesh import CENTRE, angles_of, directions, grid_triangles
+from zoo.synth import head_kernels as hk
+from zoo.synth.head_mesh import CENTRE, angles_of, directions, grid_triangles
 
 NECK_PIVOT = np.array([0.0, 55.0, -62.0])
 

@@ -8,12 +8,12 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-import zoo.weights_ship as weights_ship
+import zoo.weights.ship as weights_ship
 from zoo.architectures import create_model
+from zoo.checkpoints.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, sha256_file
 from zoo.cli import app
-from zoo.engine.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, sha256_file
 from zoo.engine.progress import write_log
-from zoo.weights_ship import ShipError, clean_meta, dataset_name, run_summary, ship, write_card
+from zoo.weights.ship import ShipError, clean_meta, dataset_name, run_summary, ship, write_card
 
 VARIANT = "lw-relu6-w0.5-affine-cls"
 runner = CliRunner()

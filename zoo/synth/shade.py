@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zoo.data.synth_kernels import light_terms, power_table
+from zoo.synth.kernels import light_terms, power_table
 
 MAT_SKIN, MAT_HAIR, MAT_EAR, MAT_NECK, MAT_CLOTH, MAT_FRAME, MAT_LENS = range(7)
 # attribute columns: normal xyz, ambient occlusion, texture u, v

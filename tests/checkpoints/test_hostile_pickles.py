@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 from zoo.backends import get_backend
 from zoo.backends.base import MANIFEST_FORMAT, ArtifactError, load_artifact
-from zoo.engine.checkpoint import CheckpointError, load_checkpoint
-from zoo.engine.fdfat_import import fdfat_pickle, import_fdfat
+from zoo.checkpoints.checkpoint import CheckpointError, load_checkpoint
+from zoo.checkpoints.fdfat_import import fdfat_pickle, import_fdfat
 
 REPO = Path(__file__).resolve().parents[2]
 

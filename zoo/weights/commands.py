@@ -1,6 +1,6 @@
 """``zoo weights``: ship a trained checkpoint into the package, list what ships, regenerate a card.
 
-The work lives in ``zoo.weights_ship``; this module only parses options and prints (``zoo.cli``
+The work lives in ``zoo.weights.ship``; this module only parses options and prints (``zoo.cli``
 calls ``register(app)``).
 """
 
@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from zoo.weights_ship import WEIGHTS_DIR
+from zoo.weights.ship import WEIGHTS_DIR
 
 weights_app = typer.Typer(name="weights", no_args_is_help=True,
                           help="Shipped trained weights: ship a checkpoint with its model card, list them, rebuild a card.")
@@ -32,9 +32,9 @@ def ship_cmd(
     dest: Annotated[Path, typer.Option(help="Weights folder.")] = WEIGHTS_DIR,
 ) -> None:
     """Copy a checkpoint into the weights folder: weights and card only, no local paths, under 3 MB."""
-    from zoo.cli import console, fail
-    from zoo.engine.checkpoint import CheckpointError
-    from zoo.weights_ship import ship
+    from zoo.checkpoints.checkpoint import CheckpointError
+    from zoo.console import console, fail
+    from zoo.weights.ship import ship
 
     try:
         shipped = ship(checkpoint, dest, run=run, name=name, default=default)
@@ -53,9 +53,9 @@ def card_cmd(
     out: Annotated[Path | None, typer.Option(help="Markdown file (default: beside the checkpoint, .md).")] = None,
 ) -> None:
     """Regenerate the Markdown model card of a checkpoint from its own metadata."""
-    from zoo.cli import console, fail
-    from zoo.engine.checkpoint import CheckpointError
-    from zoo.weights_ship import write_card
+    from zoo.checkpoints.checkpoint import CheckpointError
+    from zoo.console import console, fail
+    from zoo.weights.ship import write_card
 
     try:
         path = write_card(checkpoint, out)
@@ -70,8 +70,8 @@ def list_cmd(dest: Annotated[Path, typer.Option(help="Weights folder.")] = WEIGH
     from rich.console import Console
     from rich.table import Table
 
-    from zoo.cli import console
-    from zoo.weights_ship import YAW_BINS, list_shipped
+    from zoo.console import console
+    from zoo.weights.ship import YAW_BINS, list_shipped
 
     rows = list_shipped(dest)
     if not rows:

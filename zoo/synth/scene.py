@@ -19,7 +19,7 @@ import math
 import cv2
 import numpy as np
 
-from zoo.data.scene_kernels import cast_clip, composite_into, cubic_taps, modulated_gradient, noisy_to_u8, upsample_cubic
+from zoo.synth.scene_kernels import cast_clip, composite_into, cubic_taps, modulated_gradient, noisy_to_u8, upsample_cubic
 
 _K3 = np.ones((3, 3), np.uint8)
 _K5 = np.ones((5, 5), np.uint8)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from zoo.architectures import create_model
-from zoo.engine.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, sha256_file
+from zoo.checkpoints.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, sha256_file
 
 
 def _trained_looking(name: str = "lw-relu6-w0.5-affine-cls") -> torch.nn.Module:

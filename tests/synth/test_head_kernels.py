@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zoo.data import head_kernels as hk
-from zoo.data import head_parts
-from zoo.data.head_deform import _expression_field, _identity_field, deform, sample_expression, sample_identity
-from zoo.data.head_mesh import grid_normals, head_grid
 from zoo.pose import MEAN_FACE_68 as M
+from zoo.synth import head_kernels as hk
+from zoo.synth import head_parts as head_parts
+from zoo.synth.head_deform import _expression_field, _identity_field, deform, sample_expression, sample_identity
+from zoo.synth.head_mesh import grid_normals, head_grid
 
 _HINGE = np.array([0.0, -10.0, -62.0])
 _MOUTH_Y = float((M[61:64, 1].mean() + M[65:68, 1].mean()) / 2)

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from zoo.data import synth_scene as sc
-from zoo.data.scene_kernels import cast_clip, composite_into, cubic_taps, modulated_gradient, noisy_to_u8, upsample_cubic
+from zoo.synth import scene as sc
+from zoo.synth.scene_kernels import cast_clip, composite_into, cubic_taps, modulated_gradient, noisy_to_u8, upsample_cubic
 
 #: Two code paths computing the same float64 formula (a hand-rolled draw against numpy's own, numba
 #: against numpy) may differ in the last bits with FMA contraction or SIMD width: the claim is "the same

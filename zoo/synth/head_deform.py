@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zoo.data import head_kernels as hk
 from zoo.pose import MEAN_FACE_68 as M
+from zoo.synth import head_kernels as hk
 
 _HINGE = np.array([0.0, -10.0, -62.0])
 _MOUTH_Y = float((M[61:64, 1].mean() + M[65:68, 1].mean()) / 2)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import map_coordinates
 
-from zoo.data.shade_kernels import NOT_SKIN, eye_pass, hair_cover, material_pass, skin_pass
-from zoo.data.synth_kernels import power_table
-from zoo.data.synth_shade import MAT_CLOTH, MAT_EAR, MAT_FRAME, MAT_HAIR, MAT_LENS, MAT_NECK, MAT_SKIN, light, sample_lighting
-from zoo.data.synth_texture import LABEL_LIPS
+from zoo.synth.kernels import power_table
+from zoo.synth.shade import MAT_CLOTH, MAT_EAR, MAT_FRAME, MAT_HAIR, MAT_LENS, MAT_NECK, MAT_SKIN, light, sample_lighting
+from zoo.synth.shade_kernels import NOT_SKIN, eye_pass, hair_cover, material_pass, skin_pass
+from zoo.synth.texture import LABEL_LIPS
 
 
 def _unit(a: np.ndarray) -> np.ndarray:

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import yaml
 
-from zoo.data import synth
-from zoo.data.synth import default_dataset, render_face, write_dataset
 from zoo.pose import estimate_pose
+from zoo.synth import generate as synth
+from zoo.synth.generate import default_dataset, render_face, write_dataset
 
 NEUTRAL = {"jaw_open": 0.0, "smile": 0.0, "brows": 0.0, "pucker": 0.0, "eye_close_r": 0.0, "eye_close_l": 0.0,
            "gaze_x": 0.0, "gaze_y": 0.0}
@@ -122,8 +122,8 @@ def test_interrupted_write_resumes_to_the_same_bytes(tmp_path: Path) -> None:
 
 def test_results_label_names_the_render_version_and_any_size_override(monkeypatch: pytest.MonkeyPatch) -> None:
     """Scores on the renderer's test split carry its version, so a renderer change never mixes old and new rows."""
-    from zoo.data.synth import RENDER_VERSION, results_label
     from zoo.results import SELECTION_DATASET
+    from zoo.synth.generate import RENDER_VERSION, results_label
 
     monkeypatch.delenv("ZOO_STANDARD_IMAGES", raising=False)
     assert results_label() == SELECTION_DATASET == f"synth-v{RENDER_VERSION}"
@@ -135,7 +135,7 @@ def test_results_label_names_the_render_version_and_any_size_override(monkeypatc
 def test_face_texture_is_repeatable_around_its_cached_feature_masks() -> None:
     """Feature masks are drawn once and shared: a face's texture must not depend on the faces drawn before it,
     and the shared masks and label map must be read-only (a stray in-place edit would leak into every face)."""
-    from zoo.data.synth_texture import face_texture, sample_appearance
+    from zoo.synth.texture import face_texture, sample_appearance
 
     app = sample_appearance(np.random.default_rng(1))
     first, label = face_texture(np.random.default_rng(2), app)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+WEIGHTS_DIR = Path(__file__).resolve().parent
 DEFAULT_MARKER = "DEFAULT"
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from zoo.data.synth_kernels import draw_order, fill_triangle_ids, interpolate
+from zoo.synth.kernels import draw_order, fill_triangle_ids, interpolate
 
 
 @dataclass

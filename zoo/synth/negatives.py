@@ -10,8 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from zoo.data.synth_render import render_face
-from zoo.data.synth_scene import background, camera_effects
+from zoo.synth.render import render_face
+from zoo.synth.scene import background, camera_effects
 
 
 def render_negative(rng: np.random.Generator, size: int = 256) -> tuple[np.ndarray, dict]:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from zoo.engine.checkpoint import load_checkpoint, sha256_file
-from zoo.weights_ship import DEFAULT_MARKER, MAX_BYTES, WEIGHTS_DIR
+from zoo.checkpoints.checkpoint import load_checkpoint, sha256_file
+from zoo.weights.ship import DEFAULT_MARKER, MAX_BYTES, WEIGHTS_DIR
 
 SHIPPED = sorted(WEIGHTS_DIR.glob("*.pt"))
 NONE_YET = pytest.param(None, marks=pytest.mark.skip(reason="no weights shipped in zoo/weights yet"))

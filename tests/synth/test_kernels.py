@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zoo.data.synth_kernels import (
+from zoo.synth.kernels import (
     blend_into,
     fill_triangle_ids,
     interpolate,
@@ -15,9 +15,9 @@ from zoo.data.synth_kernels import (
     table_pow,
     vertex_normals,
 )
-from zoo.data.synth_raster import MeshPart, rasterize
-from zoo.data.synth_shade import Lighting, light, sample_lighting
-from zoo.data.synth_shadow import key_visibility
+from zoo.synth.raster import MeshPart, rasterize
+from zoo.synth.shade import Lighting, light, sample_lighting
+from zoo.synth.shadow import key_visibility
 
 
 def _square() -> tuple[np.ndarray, np.ndarray]:

@@ -14,9 +14,9 @@ from functools import cache, lru_cache
 import cv2
 import numpy as np
 
-from zoo.data.head_mesh import angles_of
-from zoo.data.synth_kernels import blend_into
 from zoo.pose import MEAN_FACE_68
+from zoo.synth.head_mesh import angles_of
+from zoo.synth.kernels import blend_into
 
 TEX_PPD = 2.0  # texture pixels per degree
 TEX_PHI = (-80.0, 80.0)  # the face; outside it the border colour (plain skin) repeats

@@ -13,14 +13,14 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from zoo.data import head_parts as parts
-from zoo.data.head_deform import deform, sample_expression, sample_identity
-from zoo.data.head_mesh import eye_geometry, grid_normals, head_grid, radial_surface
-from zoo.data.shade_kernels import eye_pass, material_pass, skin_pass
-from zoo.data.synth_kernels import paste_and_soften, power_table, surface_rays, vertex_normals
-from zoo.data.synth_raster import MeshPart, project, rasterize
-from zoo.data.synth_scene import background, camera_effects, flyaway_strands, occluders
-from zoo.data.synth_shade import (
+from zoo.pose import MEAN_FACE_68, camera_matrix, rotation_matrix
+from zoo.synth import head_parts as parts
+from zoo.synth.head_deform import deform, sample_expression, sample_identity
+from zoo.synth.head_mesh import eye_geometry, grid_normals, head_grid, radial_surface
+from zoo.synth.kernels import paste_and_soften, power_table, surface_rays, vertex_normals
+from zoo.synth.raster import MeshPart, project, rasterize
+from zoo.synth.scene import background, camera_effects, flyaway_strands, occluders
+from zoo.synth.shade import (
     A_UV,
     MAT_CLOTH,
     MAT_EAR,
@@ -36,8 +36,9 @@ from zoo.data.synth_shade import (
     sample_lighting,
     shade_mouth,
 )
-from zoo.data.synth_shadow import key_visibility
-from zoo.data.synth_texture import (
+from zoo.synth.shade_kernels import eye_pass, material_pass, skin_pass
+from zoo.synth.shadow import key_visibility
+from zoo.synth.texture import (
     LABEL_EYE_L,
     LABEL_EYE_R,
     LABEL_MOUTH,
@@ -51,7 +52,6 @@ from zoo.data.synth_texture import (
     sample_appearance,
     streaks,
 )
-from zoo.pose import MEAN_FACE_68, camera_matrix, rotation_matrix
 
 FLIP = np.array([1.0, 1.0, -1.0])  # head frame (z toward the camera) -> camera-aligned axes
 IRIS_DEG = 30.0

@@ -18,8 +18,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from zoo.data import head_kernels as hk
 from zoo.pose import MEAN_FACE_68
+from zoo.synth import head_kernels as hk
 
 CENTRE = np.array([0.0, -38.0, -72.0])
 # Ellipsoid semi-axes: x, y up (top), y down (bottom), z front, z back.

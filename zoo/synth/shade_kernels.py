@@ -17,9 +17,9 @@ import math
 import numpy as np
 from numba import njit
 
-from zoo.data.synth_kernels import light_point, power_table
-from zoo.data.synth_shade import A_AO, A_UV, A_X, MAT_CLOTH, MAT_EAR, MAT_FRAME, MAT_HAIR, MAT_LENS, MAT_NECK, MAT_SKIN
-from zoo.data.synth_texture import LABEL_LIPS
+from zoo.synth.kernels import light_point, power_table
+from zoo.synth.shade import A_AO, A_UV, A_X, MAT_CLOTH, MAT_EAR, MAT_FRAME, MAT_HAIR, MAT_LENS, MAT_NECK, MAT_SKIN
+from zoo.synth.texture import LABEL_LIPS
 
 _U, _V = A_UV.start, A_UV.start + 1  # texture coordinate columns (numba freezes these module ints as constants)
 NOT_SKIN = 255  # label of fragments the skin pass leaves to the material pass

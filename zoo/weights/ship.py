@@ -22,9 +22,9 @@ from typing import Any
 
 import torch
 
-from zoo.engine.checkpoint import FORMAT, Checkpoint, CheckpointError, load_checkpoint, load_checkpoint_dict, sha256_file
+from zoo.checkpoints.checkpoint import FORMAT, Checkpoint, CheckpointError, load_checkpoint, load_checkpoint_dict, sha256_file
 from zoo.fileio import atomic_write
-from zoo.shipped import DEFAULT_MARKER, WEIGHTS_DIR, default_name
+from zoo.weights import DEFAULT_MARKER, WEIGHTS_DIR, default_name
 
 #: Shipped files stay below this so the wheel stays small (every registered variant fits).
 MAX_BYTES = 3_000_000

@@ -1,0 +1,16 @@
+"""The synthetic face renderer: head model, deformation, shading, rasteriser, scene and compiled kernels.
+
+``zoo.synth.generate`` writes datasets in the FaceSynthetics layout that ``zoo.data`` reads. This
+``__init__`` stays free of numpy/numba imports: results tables read ``RENDER_VERSION`` cheaply.
+"""
+
+from __future__ import annotations
+
+#: Bumped whenever the renderer's output changes: cached default datasets are rebuilt and results
+#: on the renderer's test split are labelled ``synth-v<N>``, so scores of two renderers never mix.
+#: 2: compiled rasteriser (pixel-centre coverage instead of OpenCV's fill, so silhouettes are
+#: ~0.5 px tighter), uniform sensor noise; same scenes, landmarks and parameters as 1.
+#: 3: shading, scene and geometry fused into compiled passes (twice as fast); same scenes, random
+#: draws, landmarks and parameters as 2, pixels within 0.01 grey levels on average (float rounding,
+#: specular powers from a table, bilinear texture sampling without OpenCV's 1/32 px grid).
+RENDER_VERSION = 3
