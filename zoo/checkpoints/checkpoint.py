@@ -38,15 +38,23 @@ class Checkpoint:
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     sha256: str | None = None
+    adapter: dict[str, Any] | None = None  # ``zoo adapt``'s landmark map (zoo.architectures.adapter)
 
     @property
     def arch(self) -> str:
         return self.spec.name
 
     def build(self) -> FaceAlignmentNet:
-        """The network with these weights, in eval mode."""
+        """The network with these weights, in eval mode (ending in its landmark map when adapted)."""
         model = build_model(self.spec)
         model.load_state_dict(self.state_dict)
+        if self.adapter is not None:
+            from zoo.architectures.adapter import attach_adapter
+
+            try:
+                return attach_adapter(model.eval(), self.adapter)
+            except (ValueError, KeyError, TypeError) as e:
+                raise CheckpointError(f"{self.path or 'checkpoint'}: {e}") from None
         return model.eval()
 
 
@@ -74,10 +82,14 @@ def save_checkpoint(path: str | os.PathLike, model: FaceAlignmentNet, meta: dict
     ``extra`` holds tensors/plain data a trainer needs to resume (optimizer, RNG states); it
     stays loadable with ``weights_only=True`` as long as it holds only tensors and builtins.
     """
+    adapter = model.adapter_state() if hasattr(model, "adapter_state") else None
+    model = model.base if adapter is not None else model  # an adapted net saves its network + the map
     spec: VariantSpec = model.spec
     card = model_card(variant=spec.name, config=spec.to_dict(), **(meta or {}))
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     payload = {"format": FORMAT, "arch": spec.name, "config": spec.to_dict(), "state_dict": state, "meta": card}
+    if adapter is not None:
+        payload["adapter"] = adapter
     if extra:
         payload["extra"] = extra
     atomic_torch_save(payload, path)
@@ -113,8 +125,11 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         spec = VariantSpec.from_dict(data["config"])
     except TypeError as e:
         raise CheckpointError(f"{path} is not a zoo checkpoint: its config is not a variant spec ({e})") from None
+    adapter = data.get("adapter")
+    if adapter is not None and not isinstance(adapter, dict):
+        raise CheckpointError(f"{path} is not a zoo checkpoint: its adapter is a {type(adapter).__name__}, not a map")
     return Checkpoint(spec=spec, state_dict=data["state_dict"], meta=data.get("meta", {}),
-                      path=Path(path), sha256=sha256_file(path))
+                      path=Path(path), sha256=sha256_file(path), adapter=adapter)
 
 
 def _first_line(e: BaseException) -> str:
