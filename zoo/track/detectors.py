@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import cv2
 import numpy as np
 
 DETECTOR_HELP = "hog | hog:UPSAMPLE (1 finds ~40 px faces, 4x slower) | yunet:FILE | ultraface:FILE"
@@ -76,6 +75,8 @@ class HogDetector:
         self.max_width, self.upsample, self.threshold = max_width, upsample, threshold
 
     def detect(self, image_rgb: np.ndarray) -> list[Detection]:
+        import cv2
+
         grey = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)
         f = min(1.0, self.max_width / grey.shape[1])
         if f < 1.0:
@@ -103,6 +104,8 @@ class YuNetDetector:
     crop_scale, crop_dy = 1.45, 0.05
 
     def __init__(self, path: str, threshold: float = 0.6) -> None:
+        import cv2
+
         p = _model_file("yunet", path)
         try:
             self._det = cv2.FaceDetectorYN.create(str(p), "", (320, 320), threshold, 0.3, 50)
@@ -111,6 +114,8 @@ class YuNetDetector:
         self._size: tuple[int, int] | None = None
 
     def detect(self, image_rgb: np.ndarray) -> list[Detection]:
+        import cv2
+
         h, w = image_rgb.shape[:2]
         if self._size != (w, h):
             self._det.setInputSize((w, h))
@@ -146,6 +151,8 @@ class UltraFaceDetector:
         self.threshold, self.nms = threshold, nms
 
     def detect(self, image_rgb: np.ndarray) -> list[Detection]:
+        import cv2  # lazily, like every cv2 use here: `zoo --help` reads DETECTOR_HELP from this module
+
         h, w = image_rgb.shape[:2]
         x = cv2.resize(image_rgb, (self._hw[1], self._hw[0])).astype(np.float32)
         x = ((x - 127.0) / 128.0).transpose(2, 0, 1)[None]

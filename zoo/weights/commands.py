@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from zoo.weights.ship import WEIGHTS_DIR
+from zoo.weights import WEIGHTS_DIR  # not .ship: that imports torch, and `zoo --help` builds this module
 
 weights_app = typer.Typer(name="weights", no_args_is_help=True,
                           help="Shipped trained weights: ship a checkpoint with its model card, list them, rebuild a card.")
