@@ -25,15 +25,24 @@ def check_cmd(
     data: Annotated[Path, typer.Argument(help="Dataset YAML (base_path + train/val/test lists).")],
     yaw: Annotated[bool, typer.Option("--yaw", help="Also print each split's head-yaw histogram (from _meta.json).")] = False,
     yaw_plot: Annotated[Path | None, typer.Option("--yaw-plot", help="Also draw that histogram into this PNG.")] = None,
+    against: Annotated[Path | None, typer.Option("--against", help="Instead, compare DATA's landmark shapes with this "
+                                                 "annotated real set's (dataset YAML): the shape gap, in seconds.")] = None,
+    gap_plot: Annotated[Path | None, typer.Option("--gap-plot", help="With --against: plot both mean shapes (PNG).")] = None,
+    max_yaw: Annotated[float, typer.Option("--max-yaw", help="With --against: compare faces with |yaw| up to this.")] = 20.0,
 ) -> None:
     """Count the images of every split and print every problem, one line each; exit 1 if any."""
     from rich.table import Table
 
     from zoo.console import console, fail
     from zoo.data.check import check_dataset
-    from zoo.data.formats import DatasetError
+    from zoo.data.formats import DatasetError, parse_dataset_yaml
+
+    if against is not None:
+        _print_gap(data, against, gap_plot, max_yaw)
+        return
 
     try:
+        parse_dataset_yaml(data)  # a missing or malformed YAML is refused before any image is opened
         counts, problems = check_dataset(data, progress=True)
     except DatasetError as e:
         fail(str(e))
@@ -73,6 +82,42 @@ def _print_yaw(data: Path, plot: Path | None) -> None:
     console.print(table)
     if plot:
         console.print(f"wrote {plot_yaw(yaws, plot)}", highlight=False, soft_wrap=True)
+
+
+def _print_gap(data: Path, real: Path, plot: Path | None, max_yaw: float) -> None:
+    """``zoo data check DATA --against REAL``: mean-shape offsets per part and mode spreads, with the targets."""
+    from rich.table import Table
+
+    from zoo.console import console, fail
+    from zoo.data.formats import DatasetError
+    from zoo.data.shape_gap import PART_TARGET, SPREAD_TARGET, load_shapes, plot_gap, shape_gap
+    from zoo.landmarks import PARTS
+
+    if not 0 < max_yaw <= 90:
+        fail(f"--max-yaw is in degrees, in (0, 90], not {max_yaw:g}")
+    try:
+        gap = shape_gap(load_shapes(data), load_shapes(real), max_yaw=max_yaw)
+    except (DatasetError, ValueError) as e:
+        fail(str(e))
+    mark = {True: "[green]ok[/]", False: "[red]over[/]"}
+    console.print(f"{data} ({gap.n_other:,} faces, {gap.effective_other:,.0f} effective after yaw matching) against "
+                  f"{real} ({gap.n_real:,} faces), |yaw| <= {max_yaw:g}, eye frame, % IOD", highlight=False, soft_wrap=True)
+    parts = Table(title=f"mean offset per part (target <= {PART_TARGET:g})")
+    for col in ("part", "mean", "worst point", ""):
+        parts.add_column(col, justify="right")
+    for part, value in gap.per_part.items():
+        lo, hi = PARTS[part]
+        worst = lo + int(gap.per_point[lo:hi].argmax())
+        parts.add_row(part, f"{value:.1f}", f"{worst}: {gap.per_point[worst]:.1f}", mark[value <= PART_TARGET])
+    console.print(parts)
+    modes = Table(title=f"spread along the real modes (target +-{SPREAD_TARGET:.0%})")
+    for col in ("mode", "real std", "this std", "ratio", ""):
+        modes.add_column(col, justify="right")
+    for i, (r, o, ok) in enumerate(zip(gap.real_spread, gap.other_spread, gap.modes_ok(), strict=True), 1):
+        modes.add_row(str(i), f"{r:.1f}", f"{o:.1f}", f"{o / max(r, 1e-12):.2f}", mark[bool(ok)])
+    console.print(modes)
+    if plot:
+        console.print(f"wrote {plot_gap(gap, plot)}", highlight=False, soft_wrap=True)
 
 
 @data_app.command("synth")
