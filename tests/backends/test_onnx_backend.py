@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
+import torch
 
 from tests.backends.conftest import check_manifest, check_parity, torch_outputs
 from zoo.backends import ArtifactError, InputError, ParityError, get_backend, load_artifact
@@ -74,3 +75,63 @@ def test_drift_fails_unless_allowed(small_model, calib, tmp_path, monkeypatch) -
     art = get_backend("onnx").export(small_model, tmp_path / "loose", "fp32", calib, allow_drift=True)
     assert art.manifest["drift"] and art.manifest["allow_drift"] and not art.manifest["rejected"]
     assert load_artifact(tmp_path / "loose").manifest["drift"]
+
+
+# --- what ONNX Runtime actually runs: the graph after its own optimiser ----------------------------------
+
+def _ort_optimised_ops(path, tmp_path) -> list[str]:
+    """Op types of the graph ORT runs (level ALL, as the runtime uses), saved by ORT itself."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    opts.optimized_model_filepath = str(tmp_path / "ort-optimised.onnx")
+    ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    return [n.op_type for n in onnx.load(opts.optimized_model_filepath).graph.node]
+
+
+def test_prelu_is_rewritten_for_onnxruntime_with_the_same_numbers(exports, small_model, calib) -> None:
+    """The LW stem's PReLU: gone from the ORT graph, outputs still the torch model's to fp32 rounding."""
+    assert any(isinstance(m, torch.nn.PReLU) for m in small_model.modules())
+    art = exports.get("onnx", "fp32")
+    ops = [n.op_type for n in onnx.load(str(art.path)).graph.node]
+    assert "PRelu" not in ops and {"Relu", "Min", "Mul"} <= set(ops)
+    assert art.manifest["rewrites"] == ["PRelu -> Relu(x) + slope * Min(x, 0)"]
+    assert art.manifest["parity"]["max_abs_error_landmarks"] <= 1e-5
+
+
+def test_other_converters_get_the_plain_prelu(small_model, tmp_path) -> None:
+    from zoo.backends.onnx_backend import to_onnx
+
+    facts = to_onnx(small_model, tmp_path / "plain.onnx")
+    assert "PRelu" in {n.op_type for n in onnx.load(str(tmp_path / "plain.onnx")).graph.node}
+    assert "rewrites" not in facts
+
+
+def test_int8_runs_every_convolution_in_integer_kernels(exports, tmp_path) -> None:
+    """U8S8 QDQ: ORT fuses every Conv (depthwise included) into QLinearConv; no float conv or PRelu left.
+
+    With signed activations (S8S8) ORT's x86 provider left all 8 depthwise convolutions of this model
+    in float between DequantizeLinear/QuantizeLinear pairs, and int8 ran at about half fp32's speed.
+    """
+    art = exports.get("onnx", "int8")
+    ops = _ort_optimised_ops(art.path, tmp_path)
+    convs = [o for o in ops if "Conv" in o]
+    assert convs and set(convs) == {"QLinearConv"}, sorted(set(convs))
+    assert "PRelu" not in ops
+    assert ops.count("DequantizeLinear") <= 6  # only around the float head (Gemm) and the graph outputs
+    assert art.manifest["quantization"]["activations"] == "uint8"
+
+
+def test_cached_export_of_an_older_recipe_is_redone(small_model, calib, tmp_path) -> None:
+    import json
+
+    from zoo.backends.sources import export_model
+
+    first, reused, _ = export_model(small_model, "onnx", "fp32", tmp_path, calib)
+    assert not reused and first.manifest["recipe"] == get_backend("onnx").RECIPE
+    assert export_model(small_model, "onnx", "fp32", tmp_path, calib)[1]  # same recipe: reused
+    manifest = json.loads(first.manifest_path.read_text())
+    manifest["recipe"] = get_backend("onnx").RECIPE - 1
+    first.manifest_path.write_text(json.dumps(manifest))
+    assert not export_model(small_model, "onnx", "fp32", tmp_path, calib)[1]
