@@ -54,13 +54,27 @@ def bench(
     from zoo.backends import ArtifactError
     from zoo.console import console, fail
 
+    if out is not None and out.exists() and not out.is_dir():
+        fail(f"--out {out}: exists and is not a folder; give the results folder")
+    for option, paths in (("--artifact", artifact), ("--peer", peer)):
+        missing = [p for p in paths or [] if not p.exists()]
+        if missing:
+            fail(f"{option} {missing[0]}: no such file or folder")
     if task == "track":  # scenario clips with ground truth, not a latency table: the tracker's own benchmark
         from zoo.track.benchmark import benchmark_model
 
+        track_backend = (_split(backend) or [""])[0] if backend != ["all"] else "onnx"
+        try:
+            track_threads = _split_ints(threads)[0]
+        except (ValueError, IndexError):
+            track_threads = 0
+        from zoo.backends import BACKENDS
+
+        if track_backend not in BACKENDS or track_threads < 1:
+            fail(f"--task track takes one backend and a thread count of at least 1, not {backend} and {threads}")
         model = variant[0] if variant else None
         try:
-            benchmark_model(model=model, backend=_split(backend)[0] if backend != ["all"] else "onnx",
-                            threads=_split_ints(threads)[0], console=console)
+            benchmark_model(model=model, backend=track_backend, threads=track_threads, console=console)
         except ValueError as e:
             fail(str(e))
         return
@@ -88,8 +102,8 @@ def bench(
         fail(f"--task must be one of {', '.join(harness.TASKS)}")
     if task == "pipeline" and batch != 1:
         fail("--task pipeline times one face per call: use --batch 1")
-    if runs < 1 or warmup < 0 or batch < 1 or not thread_counts or min(thread_counts) < 1:
-        fail("--runs, --batch and --threads must be at least 1, --warmup at least 0")
+    if runs < 1 or warmup < 0 or batch < 1 or block < 1 or not thread_counts or min(thread_counts) < 1:
+        fail("--runs, --batch, --block and --threads must be at least 1, --warmup at least 0")
 
     sources = []
     try:

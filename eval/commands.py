@@ -58,6 +58,7 @@ def evaluate_cmd(
         fail("give exactly one of --variant, --checkpoint, --artifact or --peer")
     if resample not in RESAMPLE:
         fail(f"--resample must be one of {', '.join(RESAMPLE)}")
+    _check_eval_args(dataset, root, variant, checkpoint, artifact, peer, backend, precision, threads, batch, limit, per_image)
     try:
         label, split_label, samples = load_faces(dataset, root, split)
     except EvalDatasetError as e:
@@ -113,6 +114,52 @@ def evaluate_cmd(
     if resample != "zoo":
         row["dataset"] = f"{label}@{resample}"  # a different protocol is a different row, not a replacement
     console.print(f"upserted into {write_table('accuracy', [row], out)}")
+
+
+def _check_eval_args(dataset: str, root: Path | None, variant: str | None, checkpoint: Path | None, artifact: Path | None,
+                     peer: str | None, backend: str, precision: str, threads: int, batch: int, limit: int | None,
+                     per_image: Path | None) -> None:
+    """Refuse bad arguments before the dataset is loaded (``synth`` renders the standard set on first use)
+    and before the model is exported for the backend."""
+    from zoo.backends import BACKENDS, PRECISIONS
+    from zoo.console import fail
+
+    if backend not in BACKENDS:
+        fail(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if precision not in PRECISIONS:
+        fail(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+    if threads < 1 or batch < 1 or (limit is not None and limit < 1):
+        fail("--threads, --batch and --limit must be at least 1")
+    if dataset not in ("synth", "facesynthetics", "300w"):
+        if Path(dataset).suffix.lower() not in (".yaml", ".yml"):
+            fail(f"unknown dataset {dataset!r}: use synth, facesynthetics, 300w or a dataset YAML path")
+        if not Path(dataset).is_file():
+            fail(f"{dataset}: no such dataset YAML; give the path of a file with base_path and train/val/test lists")
+    elif dataset != "synth" and (root is None or not root.is_dir()):
+        fail(f"--dataset {dataset} needs --root DIR, an existing folder of its images and annotations"
+             + (f" ({root} is not one)" if root is not None else ""))
+    if checkpoint is not None and not checkpoint.is_file():
+        fail(f"--checkpoint {checkpoint}: no such file; give a zoo checkpoint (.pt)")
+    if artifact is not None and not artifact.exists():
+        fail(f"--artifact {artifact}: no such file or folder; give an export's folder or manifest.json")
+    if variant is not None:
+        from eval.runner import RunnerError, shipped_weights
+        from zoo.architectures import UnknownVariantError, get_spec
+
+        try:
+            get_spec(variant)
+            shipped_weights(variant)
+        except (UnknownVariantError, RunnerError) as e:
+            fail(str(e))
+    if peer is not None and not Path(peer).is_file():
+        from bench.artifacts import discover_peers, peer_label
+
+        known = [peer_label(p) for p in discover_peers()]
+        if peer not in known:
+            fail(f"--peer {peer}: neither a file nor a known peer ({', '.join(known) or 'none found'}); "
+                 "give fdfat-lw, fdfat-lwcsp or the path of a best.pt")
+    if per_image is not None and per_image.is_dir():
+        fail(f"--per-image {per_image}: is a folder; give a CSV file name")
 
 
 def _print_parts(console, result, faces) -> None:  # noqa: ANN001 - rich console, EvalResult, samples

@@ -67,6 +67,10 @@ def import_fdfat_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="zoo checkpoint to write.")],
 ) -> None:
     """Convert an fdfat checkpoint to a zoo checkpoint (no fdfat install needed)."""
+    if not path.is_file():
+        fail(f"{path}: no such file; give fdfat's training checkpoint (best.pt)")
+    if out.is_dir() or out.resolve() == path.resolve():
+        fail(f"--out {out}: give a new checkpoint file name (not a folder, not the fdfat file itself)")
     from zoo.checkpoints.checkpoint import CheckpointError
     from zoo.checkpoints.fdfat_import import import_fdfat
 

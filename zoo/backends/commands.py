@@ -62,6 +62,13 @@ def export_cmd(
         return
     if model is None:
         fail("give a variant name or a checkpoint path (or --from-onnx FILE)")
+    check_model_ref(model, "model")
+    if calib_data is not None and not calib_data.is_file():
+        fail(f"--calib-data {calib_data}: no such dataset YAML; give a YAML with a val split, or leave it out")
+    if calib_count < 1:
+        fail(f"--calib-count must be at least 1, not {calib_count}")
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out}: exists and is not a folder; give the folder exports go into")
     formats = _split(fmt, (*BACKENDS, "all"), "format")
     formats = list(dict.fromkeys(b for f in formats for b in (EXPORT_ALL if f == "all" else (f,))))
     precisions = _split(precision, PRECISIONS, "precision")
@@ -93,6 +100,29 @@ def export_cmd(
     if failed:
         fail(f"{len(failed)} of {len(rows)} exports failed: " + "; ".join(f"{r['backend']} {r['precision']}: {r['message']}"
                                                                           for r in failed))
+
+
+#: Suffixes that make a --model argument a file rather than a variant name.
+MODEL_FILE_SUFFIXES = (".pt", ".pth", ".json", ".onnx", ".xml", ".tflite", ".mlpackage")
+
+
+def check_model_ref(ref: str, option: str) -> None:
+    """Refuse at once a model argument that is neither an existing file or folder nor a registered variant.
+
+    The loaders behind it (checkpoint, artifact, shipped weights) give their own one-line errors, but only
+    after imports and, for a variant on a backend, an export: a typo should cost a fraction of a second.
+    """
+    path = Path(ref)
+    if path.exists():
+        return
+    if path.suffix.lower() in MODEL_FILE_SUFFIXES or "/" in ref or "\\" in ref:
+        fail(f"{option} {ref} not found (no such file or folder); give a variant name, a zoo checkpoint or an exported artifact")
+    from zoo.architectures import UnknownVariantError, get_spec
+
+    try:
+        get_spec(ref)
+    except UnknownVariantError as e:
+        fail(f"{option}: {e} (or give a checkpoint or artifact path)")
 
 
 def _export_one(net: Any, backend: str, precision: str, out: Path, calib: Any, allow_drift: bool, force: bool) -> dict[str, Any]:
@@ -195,6 +225,17 @@ def predict_cmd(
     boxes = [_parse_box(box)] if box else None
     if backend not in BACKENDS:
         fail(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    from zoo.backends import PRECISIONS
+
+    if precision not in PRECISIONS:
+        fail(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+    if threads < 1 or refine < 0:
+        fail(f"--threads must be at least 1 and --refine at least 0, not {threads} and {refine}")
+    if model is not None:
+        check_model_ref(model, "--model")
+    for option, path in (("--out", out), ("--json", json_out)):
+        if path is not None and path.is_dir():
+            fail(f"{option} {path}: is a folder; give a file name to write")
     try:
         rgb = read_image(image)
     except ImageError as e:

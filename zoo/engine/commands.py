@@ -42,6 +42,8 @@ def train(
     from .config import TrainConfig, parse_part_weights
     from .trainer import Trainer, TrainingError
 
+    _check_train_args(variant, data, resume, init, out, val_extra, workers, threads, images_per_epoch, cls_epochs,
+                      cache, bench)
     try:
         if resume is not None:
             if not (resume / "config.yaml").is_file() or not (resume / "last.pt").is_file():
@@ -52,18 +54,18 @@ def train(
             if cfg.variant != variant:
                 fail(f"--resume {resume} trains {cfg.variant}, not {variant}")
         else:
-            if data is None:
-                from zoo.synth.generate import default_dataset
-
-                data = default_dataset()
-            cfg = TrainConfig(
-                variant=variant, data=str(data), epochs=epochs, batch=batch, lr=lr, loss=loss,
+            cfg = TrainConfig(  # built first: its checks of loss, device, ranges... run before any rendering
+                variant=variant, data=str(data) if data else None, epochs=epochs, batch=batch, lr=lr, loss=loss,
                 out=str(out or Path("runs") / variant), init=str(init) if init else None, device=device, workers=workers,
                 threads=threads, val_extra=list(val_extra or []), ema=ema, part_weights=parse_part_weights(part_weights),
                 skip_bad=skip_bad, images_per_epoch=images_per_epoch, cls_epochs=cls_epochs, seed=seed,
                 cache=None if cache == "none" else cache, progress=not no_progress, photometric=photometric,
                 yaw_prior=yaw_prior,
             )
+            if data is None:
+                from zoo.synth.generate import default_dataset
+
+                cfg.data = str(default_dataset())  # renders the standard set on first use: minutes
         if bench:
             from .throughput import measure
 
@@ -93,6 +95,44 @@ def train(
                           f"non-faces {f['face_acc_nonfaces']:.3f}); landmarks unchanged by step 2",
                           highlight=False, soft_wrap=True)
         console.print(f"wrote {result['out']} in {result['time_s']:.0f} s of training", highlight=False, soft_wrap=True)
+
+
+def _check_train_args(variant: str, data: Path | None, resume: Path | None, init: Path | None, out: Path | None,
+                      val_extra: list[str] | None, workers: int | None, threads: int | None, images_per_epoch: int | None,
+                      cls_epochs: int, cache: str, bench: int) -> None:
+    """Refuse bad arguments in well under a second, before the standard set is rendered or a model is built."""
+    from zoo.console import fail
+
+    if resume is None:
+        from zoo.architectures import UnknownVariantError, get_spec
+
+        try:
+            get_spec(variant)
+        except UnknownVariantError as e:
+            fail(str(e))
+    elif not resume.is_dir():
+        fail(f"--resume {resume}: no such run folder; give the folder of an earlier run (with config.yaml and last.pt)")
+    if data is not None:
+        from zoo.data.formats import DatasetError, parse_dataset_yaml
+
+        try:
+            parse_dataset_yaml(data)
+        except DatasetError as e:
+            fail(str(e))
+    for item in val_extra or []:
+        path = Path(item) if Path(item).exists() else Path(item.partition(":")[0])
+        if not path.is_file():
+            fail(f"--val-extra {item}: no such dataset YAML; give YAML or YAML:split")
+    if init is not None and not init.is_file():
+        fail(f"--init {init}: no such checkpoint file; give a zoo checkpoint (.pt)")
+    if out is not None and out.exists() and not out.is_dir():
+        fail(f"--out {out}: exists and is not a folder; give a run folder")
+    if cache not in ("memmap", "ram", "none"):
+        fail(f"--cache must be memmap, ram or none, not {cache!r}")
+    for name, value, low in (("--workers", workers, 0), ("--threads", threads, 1), ("--images-per-epoch", images_per_epoch, 1),
+                             ("--cls-epochs", cls_epochs, 0), ("--bench", bench, 0)):
+        if value is not None and value < low:
+            fail(f"{name} must be at least {low}, not {value}")
 
 
 def register(app: typer.Typer) -> None:

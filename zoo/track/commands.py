@@ -17,6 +17,26 @@ def _fail(message: str) -> None:
     fail(message)
 
 
+def _check_backend_and_model(backend: str, model: str | None) -> None:
+    """Refuse an unknown backend or a model that is neither a file nor a registered variant, in a fraction
+    of a second: loading a model for a backend may export it first, and the benchmark renders clips."""
+    from zoo.backends import BACKENDS
+
+    if backend not in BACKENDS:
+        _fail(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if model is None or Path(model).exists():
+        return
+    if Path(model).suffix.lower() in (".pt", ".pth", ".json", ".onnx", ".xml", ".tflite", ".mlpackage") or "/" in model:
+        _fail(f"--model {model} not found (no such file or folder); give a variant name, a zoo checkpoint or an "
+              "exported artifact")
+    from zoo.architectures import UnknownVariantError, get_spec
+
+    try:
+        get_spec(model)
+    except UnknownVariantError as e:
+        _fail(f"--model: {e} (or give a checkpoint or artifact path)")
+
+
 def track(
     source: Annotated[str, typer.Argument(help="Video file, folder of frames, or camera:N.")],
     out: Annotated[Path | None, typer.Option("--out", help="Annotated video to write (mp4).")] = None,
@@ -44,6 +64,10 @@ def track(
     console = Console(stderr=True)
     if filter_name not in FILTERS:
         _fail(f"unknown filter {filter_name!r}; choose one of {', '.join(FILTERS)}")
+    _check_backend_and_model(backend, model)
+    for option, path in (("--out", out), ("--json", json_path)):
+        if path is not None and path.is_dir():
+            _fail(f"{option} {path}: is a folder; give a file name to write")
     try:
         det = make_detector(detector)
         src = VideoSource(source)
@@ -116,6 +140,8 @@ def track_bench(
     """Tracking benchmark on rendered clips with ground truth; rows for results/tracking.csv."""
     from .benchmark import benchmark_model
 
+    if not oracle:
+        _check_backend_and_model(backend, model)
     try:
         benchmark_model(model=model, oracle=oracle, backend=backend, threads=threads, detector=detector,
                         scenarios=scenario, frames=frames, seed=seed, filter_name=filter_name, renderer=renderer,

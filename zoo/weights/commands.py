@@ -36,6 +36,10 @@ def ship_cmd(
     from zoo.console import console, fail
     from zoo.weights.ship import ship
 
+    if not checkpoint.is_file():
+        fail(f"{checkpoint}: no such checkpoint file; give a trained zoo checkpoint, usually runs/VARIANT/best.pt")
+    if run is not None and not run.is_dir():
+        fail(f"--run {run}: no such run folder; give the folder with the run's log.csv")
     try:
         shipped = ship(checkpoint, dest, run=run, name=name, default=default)
     except (CheckpointError, OSError) as e:
