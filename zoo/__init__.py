@@ -1,3 +1,67 @@
-"""zoo: fast face-alignment models — train, export, benchmark, evaluate and track."""
+"""zoo: fast face-alignment models — train, export, benchmark, evaluate and track.
+
+The public Python API lives in ``zoo.api`` and is re-exported here on first use (module
+``__getattr__``), so ``import zoo`` costs nothing beyond this file: torch, OpenCV and the runtimes
+load only when a function that needs them runs.
+
+    >>> import zoo
+    >>> "lw-relu6-affine-cls" in zoo.list_models("lw*")
+    True
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+#: Names ``from zoo import ...`` offers, all defined in ``zoo.api``.
+__all__ = [
+    "BackendUnavailableError", "DatasetError", "Evaluation", "ExportError", "Face", "FaceModel", "ImageReadError",
+    "ModelInfo", "ModelNotFoundError", "NoFaceError", "SourceError", "TrackedFrame", "ZooError", "__version__",
+    "create_model", "default_model", "evaluate", "export", "list_models", "load", "model_info", "track",
+]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs; at run time __getattr__ imports lazily
+    from zoo.api import (  # noqa: F401
+        BackendUnavailableError,
+        DatasetError,
+        Evaluation,
+        ExportError,
+        Face,
+        FaceModel,
+        ImageReadError,
+        ModelInfo,
+        ModelNotFoundError,
+        NoFaceError,
+        SourceError,
+        ZooError,
+        create_model,
+        default_model,
+        evaluate,
+        export,
+        list_models,
+        load,
+        model_info,
+        track,
+    )
+    from zoo.track.stream import TrackedFrame  # noqa: F401
+
+
+#: Where a name lives when it is not in ``zoo.api`` itself: ``zoo.track`` is the tracker package, which is
+#: callable (``for frame in zoo.track("video.mp4")``), so it cannot also be a function here.
+_ELSEWHERE = {"track": "zoo.track", "TrackedFrame": "zoo.track.stream"}
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name == "track":
+        return importlib.import_module("zoo.track")
+    if name in __all__ and name != "__version__":
+        return getattr(importlib.import_module(_ELSEWHERE.get(name, "zoo.api")), name)
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

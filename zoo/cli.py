@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -22,6 +23,25 @@ app = typer.Typer(
     name="zoo", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
     help="Fast face-alignment model zoo: train, export, benchmark, evaluate and track.",
 )
+
+
+def _no_flag_type_label() -> None:
+    """typer >= 0.25 prints ``<bool>`` beside every on/off flag (``--version <bool>``), which reads as if the flag
+    took a value; a flag's help shows no type here, as in click's own help."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_zoo_patched", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: click.Context) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich._zoo_patched = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_no_flag_type_label()
 
 
 def _version(value: bool) -> None:
@@ -42,23 +62,26 @@ def _root(
 def models(
     pattern: Annotated[str | None, typer.Argument(help="Shell-style filter, e.g. 'lwcsp-*'.")] = None,
 ) -> None:
-    """List every registered variant with its size and cost."""
-    from zoo.architectures import list_variants
-    from zoo.architectures.summary import summarize
+    """List every registered variant with its size and cost; * marks variants with shipped weights."""
+    from zoo.api import ZooError, list_models, model_info
 
-    names = list_variants(pattern)
-    if not names:
-        fail(f"no registered variant matches {pattern!r}; run `zoo models` for the full list")
+    try:
+        names = list_models(pattern)
+    except ZooError as e:
+        fail(str(e))
     table = Table(title=f"zoo variants ({len(names)})")
-    for col in ("name", "family", "activation", "width", "input", "heads", "params", "MFLOPs"):
+    for col in ("name", "family", "activation", "width", "input", "heads", "params", "MFLOPs", "weights"):
         table.add_column(col, justify="right" if col in ("width", "input", "params", "MFLOPs") else "left",
                          no_wrap=True)
-    for row in (summarize(n) for n in names):
-        table.add_row(row["name"], row["family"], row["activation"], f"{row['width']:g}", str(row["input_size"]),
-                      "+".join(row["heads"]), f"{row['params']:,}", f"{row['flops'] / 1e6:.1f}")
-    # The table needs ~105 columns; below that rich would squeeze names and numbers into ellipses.
-    Console(width=max(console.width, 120)).print(table)
-    console.print("FLOPs: torch.utils.flop_counter, batch 1, one multiply-add = 2 FLOPs.")
+    for info in (model_info(n) for n in names):
+        weights = ("default" if info.default else "shipped") if info.shipped else ""
+        table.add_row(info.name, info.family, info.activation, f"{info.width:g}", str(info.input_size),
+                      "+".join(info.heads), f"{info.params:,}", f"{info.flops / 1e6:.1f}", weights)
+    # The table needs ~115 columns; below that rich would squeeze names and numbers into ellipses.
+    Console(width=max(console.width, 130)).print(table)
+    console.print("FLOPs: torch.utils.flop_counter, batch 1, one multiply-add = 2 FLOPs (cached in "
+                  "zoo/architectures/costs.py). weights: trained weights ship in zoo/weights/ (`zoo weights list`); "
+                  "the others are architectures to train.", highlight=False, soft_wrap=True)
 
 
 @app.command("import-fdfat")

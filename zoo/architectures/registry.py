@@ -121,8 +121,9 @@ class UnknownVariantError(ValueError):
 
 
 def get_spec(name: str, num_points: int | None = None) -> VariantSpec:
-    """Spec of a registered variant; unknown names raise with the closest suggestions."""
-    _ensure_families()
+    """Spec of a registered variant; unknown names raise with the closest suggestions.
+
+    Names and specs need no network code, so this imports no torch (``zoo models`` stays quick)."""
     if name not in VARIANTS:
         close = difflib.get_close_matches(name, VARIANTS, n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(close)}?" if close else "run `zoo models` for the list"

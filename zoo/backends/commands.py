@@ -206,7 +206,8 @@ def _wrap(file: Path, outputs: str, out: Path, name: str | None) -> None:
 
 def predict_cmd(
     image: Annotated[Path, typer.Argument(help="Image file.")],
-    model: Annotated[str, typer.Option("--model", "-m", help="Variant name, zoo checkpoint or exported artifact.")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Variant name, zoo checkpoint or exported artifact "
+                                                                  "(default: the shipped default, zoo/weights/DEFAULT).")] = None,
     backend: Annotated[str, typer.Option("--backend", "-b", help="Backend for a variant/checkpoint (artifacts use their own).")]
     = "onnx",
     precision: Annotated[str, typer.Option("--precision", "-p", help="Precision for a variant/checkpoint.")] = "fp32",
@@ -244,6 +245,13 @@ def predict_cmd(
         boxes = detect_faces(rgb)
         if not boxes:
             fail(f"{image}: the face detector (dlib HOG, frontal faces) found no face; give one with --box x1,y1,x2,y2")
+    if model is None:
+        from zoo.api import ZooError, default_model
+
+        try:
+            model = str(default_model())
+        except ZooError as e:
+            fail(str(e))
     try:
         predictor = Predictor.from_spec(model, backend, threads, precision)
         preds = [predictor.predict(rgb, b, refine=refine) for b in boxes]
