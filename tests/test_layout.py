@@ -25,6 +25,8 @@ ALLOWED: dict[str, set[str]] = {
     "zoo.track": {"zoo.predict", "zoo.backends", "zoo.checkpoints", "zoo.data", "zoo.results", "zoo.synth",
                   "zoo.weights", "zoo.architectures"},
     "zoo.engine": {"zoo.checkpoints", "zoo.data", "zoo.architectures", "zoo.synth"},
+    "zoo.adapt": {"zoo.checkpoints", "zoo.architectures", "zoo.data", "zoo.predict", "zoo.backends", "zoo.weights",
+                  "zoo.results"},
     "zoo.predict": {"zoo.backends", "zoo.data", "zoo.architectures"},
     "zoo.backends": {"zoo.checkpoints", "zoo.data", "zoo.synth", "zoo.weights", "zoo.architectures"},
     "zoo.results": {"zoo.synth"},

@@ -108,13 +108,14 @@ def import_fdfat_cmd(
 
 def _register_all() -> None:
     """Let every area add its commands; areas whose optional pieces are absent skip quietly."""
+    from zoo.adapt import commands as adapt_commands
     from zoo.backends import commands as backend_commands
     from zoo.data import commands as data_commands
     from zoo.engine import commands as engine_commands
     from zoo.track import commands as track_commands
     from zoo.weights import commands as weights_commands
 
-    for module in (data_commands, engine_commands, backend_commands, track_commands, weights_commands):
+    for module in (data_commands, engine_commands, backend_commands, track_commands, weights_commands, adapt_commands):
         module.register(app)
     import bench.commands
     import eval.commands

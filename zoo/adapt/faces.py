@@ -1,0 +1,97 @@
+"""The labelled faces a map is fit on, checked before any model runs.
+
+Every face must have the same number of points, all finite and inside its image: a NaN or an
+off-image point would bend the least-squares fit towards one bad label without any warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from zoo.landmarks import OUTER_EYE_CORNERS
+
+from . import AdaptError
+
+#: Points whose distance normalises NME, per known convention (300-W 68/70: outer eye corners;
+#: WFLW 98: outer eye corners; the common 5-point scheme: the two eye centres).
+NORMALISERS: dict[int, tuple[int, int]] = {68: OUTER_EYE_CORNERS, 70: OUTER_EYE_CORNERS, 98: (60, 72), 5: (0, 1)}
+#: Off-image tolerance in pixels: annotators click on the border pixel, whose centre is 0.5 px in.
+EDGE_TOLERANCE = 1.0
+
+
+@dataclass
+class LabelledFaces:
+    """Images, their sizes (w, h) and the annotators' points [N,K,2] in 0-based pixels."""
+
+    dataset: Path
+    images: list[Path]
+    sizes: np.ndarray
+    points: np.ndarray
+
+    @property
+    def num_points(self) -> int:
+        return int(self.points.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def normaliser(num_points: int, given: tuple[int, int] | None = None) -> tuple[int, int]:
+    """The two target points whose distance is NME's unit; a one-line error for an unknown scheme."""
+    if given is not None:
+        a, b = given
+        if not (0 <= a < num_points and 0 <= b < num_points and a != b):
+            raise AdaptError(f"--iod {a},{b}: the target has points 0..{num_points - 1}; give two different indices")
+        return int(a), int(b)
+    if num_points not in NORMALISERS:
+        known = ", ".join(f"{k}: {a},{b}" for k, (a, b) in sorted(NORMALISERS.items()))
+        raise AdaptError(f"no known NME normaliser for {num_points}-point labels ({known}); "
+                         "pass --iod A,B with the indices of the two outer eye corners")
+    return NORMALISERS[num_points]
+
+
+def load_labelled(dataset: Path, splits: tuple[str, ...] | None = None) -> LabelledFaces:
+    """Faces of the dataset YAML's splits (all of them by default), checked; AdaptError on bad input."""
+    import cv2
+
+    from zoo.data.formats import DatasetError, load_dataset_yaml, parse_dataset_yaml
+
+    dataset = Path(dataset)
+    try:
+        spec = parse_dataset_yaml(dataset)
+        chosen = splits or tuple(spec.splits)
+        samples = [s for split in chosen for s in load_dataset_yaml(dataset, split) if s.is_face]
+    except DatasetError as e:
+        raise AdaptError(str(e)) from None
+    samples = [s for s in samples if s.landmarks is not None]
+    if not samples:
+        raise AdaptError(f"{dataset}: no labelled faces in split(s) {', '.join(chosen) or 'none'}; list images with landmarks")
+    counts = [len(s.landmarks) for s in samples]
+    common = max(set(counts), key=counts.count)
+    odd = [s for s, c in zip(samples, counts, strict=True) if c != common]
+    if odd:
+        raise AdaptError(f"{odd[0].image_path}: {len(odd[0].landmarks)} points where {counts.count(common)} other faces of "
+                         f"{dataset} have {common} ({len(odd)} face(s) differ); one convention per dataset")
+    if common < 2:
+        raise AdaptError(f"{dataset}: faces have {common} point(s); a convention needs at least 2 points")
+    sizes = []
+    for s in samples:
+        pts = np.asarray(s.landmarks, np.float64)
+        if not np.isfinite(pts).all():
+            raise AdaptError(f"{s.image_path}: its landmarks contain NaN or infinite values; fix the annotation or drop the face")
+        if not Path(s.image_path).is_file():
+            raise AdaptError(f"{s.image_path}: image missing (listed in {dataset}); add it or drop the entry")
+        image = cv2.imread(str(s.image_path), cv2.IMREAD_UNCHANGED)
+        if image is None:
+            raise AdaptError(f"{s.image_path}: cannot decode it as an image; replace the file or drop the entry")
+        h, w = image.shape[:2]
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        if lo.min() < -EDGE_TOLERANCE or hi[0] > w - 1 + EDGE_TOLERANCE or hi[1] > h - 1 + EDGE_TOLERANCE:
+            raise AdaptError(f"{s.image_path}: landmarks outside the {w}x{h} image (x {lo[0]:.1f}..{hi[0]:.1f}, "
+                             f"y {lo[1]:.1f}..{hi[1]:.1f}); fix the annotation or drop the face")
+        sizes.append((w, h))
+    return LabelledFaces(dataset, [Path(s.image_path) for s in samples], np.array(sizes, np.int64),
+                         np.stack([np.asarray(s.landmarks, np.float64) for s in samples]))
