@@ -1,7 +1,7 @@
-"""nox sessions: tests, lint, bench, eval, tables.
+"""nox sessions: tests, lint, bench, eval, tables, docs.
 
 ``tests`` and ``lint`` build their own virtual environments (reused between runs). ``bench``,
-``eval`` and ``tables`` run in the environment nox itself runs in (``python=False``): they
+``eval``, ``tables`` and ``docs`` run in the environment nox itself runs in (``python=False``): they
 measure and read this installation, and ``tables`` only needs the installed package, so it takes
 seconds. Extra arguments after ``--`` replace a session's defaults, e.g.
 ``nox -s bench -- --backend onnx --runs 300``; ``nox -s eval -- --only shipped,synth`` narrows the
@@ -147,5 +147,14 @@ def eval(session: nox.Session) -> None:  # noqa: A001 - the session's name is th
 
 @nox.session(python=False)
 def tables(session: nox.Session) -> None:
-    """Rewrite README.md's choose, latency, accuracy, hardware and tracking tables from results/*.csv (idempotent)."""
-    session.run("python", "-m", "bench.tables", *(session.posargs or ["README.md"]))
+    """Rewrite the generated tables from results/*.csv (idempotent): the model-choice table in README.md and
+    docs/models.md, the latency, accuracy, hardware and tracking tables in docs/benchmarks.md (bench.tables.PAGES)."""
+    session.run("python", "-m", "bench.tables", *session.posargs)
+
+
+@nox.session(python=False)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into site/ with ``mkdocs build --strict``: a broken link, a missing page or an
+    unresolved API reference fails. Runs in this environment (mkdocs comes with the dev extra) and imports nothing
+    of zoo: mkdocstrings reads the source."""
+    session.run("mkdocs", "build", "--strict", *(session.posargs or ["--site-dir", "site"]))

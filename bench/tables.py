@@ -1,8 +1,10 @@
-"""README tables from results/*.csv (what ``nox -s tables`` runs).
+"""README and documentation tables from results/*.csv (what ``nox -s tables`` runs).
 
 Each table replaces the text between ``<!-- zoo:table:NAME -->`` and ``<!-- /zoo:table:NAME -->``;
-nothing else in the README is touched. The output depends only on the CSVs, so running it twice
-changes nothing; a README without a marker is an error, not a silent skip.
+nothing else in a page is touched. ``PAGES`` says which page holds which table: the README keeps
+only the model-choice table, the benchmark tables live on the docs' Benchmarks page. The output
+depends only on the CSVs, so running it twice changes nothing; a page without a marker it should
+have is an error, not a silent skip.
 """
 
 from __future__ import annotations
@@ -17,6 +19,12 @@ from bench.choose import choose_table
 from zoo.results import read_table
 
 TABLE_NAMES = ("choose", "latency", "accuracy", "hardware", "tracking")
+#: Every page with generated tables (relative to the checkout) and the tables it holds.
+PAGES: dict[str, tuple[str, ...]] = {
+    "README.md": ("choose",),
+    "docs/models.md": ("choose",),
+    "docs/benchmarks.md": ("latency", "accuracy", "hardware", "tracking"),
+}
 BACKEND_ORDER = ("torch", "onnx", "openvino", "tflite", "coreml")
 PRECISION_ORDER = ("fp32", "fp16", "int8")
 
@@ -235,20 +243,46 @@ def update_readme(readme: Path, root: Path | None = None, names: Sequence[str] =
     return new != old
 
 
+def tables_in(page: Path) -> tuple[str, ...]:
+    """The known tables whose markers (start or end) appear in ``page``."""
+    text = Path(page).read_text()
+    return tuple(n for n in TABLE_NAMES if f"zoo:table:{n} -->" in text)
+
+
+def update_pages(base: Path, root: Path | None = None, pages: dict[str, tuple[str, ...]] | None = None) -> dict[Path, bool]:
+    """Rewrite every page of ``pages`` (default ``PAGES``) under ``base``; page -> whether it changed."""
+    return {base / page: update_readme(base / page, root, names) for page, names in (pages or PAGES).items()}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m bench.tables [README.md] [--results DIR]`` (what ``nox -s tables`` runs)."""
+    """``python -m bench.tables [PAGE ...] [--results DIR]`` (what ``nox -s tables`` runs).
+
+    Without pages: every page of ``PAGES``, relative to the current folder. A page given by name gets
+    the tables whose markers it holds (one without any is an error).
+    """
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("readme", nargs="?", default="README.md", type=Path)
+    parser.add_argument("pages", nargs="*", type=Path, help="Markdown pages (default: every page of PAGES).")
     parser.add_argument("--results", type=Path, default=None)
     args = parser.parse_args(argv)
     try:
-        changed = update_readme(args.readme, args.results)
+        if args.pages:
+            changed = {}
+            for page in args.pages:
+                if not page.is_file():
+                    raise TablesError(f"{page}: no such page")
+                names = tables_in(page)
+                if not names:
+                    raise TablesError(f"{page} has no <!-- zoo:table:NAME --> markers (names: {', '.join(TABLE_NAMES)})")
+                changed[page] = update_readme(page, args.results, names)
+        else:
+            changed = update_pages(Path("."), args.results)
     except TablesError as e:
         print(f"error: {e}")
         return 1
-    print(f"{args.readme}: {'tables updated' if changed else 'already up to date'}")
+    for page, did in changed.items():
+        print(f"{page}: {'tables updated' if did else 'already up to date'}")
     return 0
 
 

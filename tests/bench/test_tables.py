@@ -125,3 +125,32 @@ def test_accuracy_table_hides_older_renderer_versions(tmp_path: Path) -> None:
     table = accuracy_table(tmp_path)
     assert f"synth-v{RENDER_VERSION} (test)" in table and "9.94" in table and "8.54" in table
     assert "77.70" not in table and "88.80" not in table
+
+
+def test_every_table_has_a_page_and_the_pages_hold_exactly_their_markers() -> None:
+    """README keeps only the model-choice table; the benchmark tables live on docs/benchmarks.md."""
+    from bench.tables import PAGES, TABLE_NAMES, tables_in
+
+    here = Path(__file__).resolve().parents[2]
+    assert {n for names in PAGES.values() for n in names} == set(TABLE_NAMES)
+    for page, names in PAGES.items():
+        assert tables_in(here / page) == tuple(n for n in TABLE_NAMES if n in names), page
+    assert tables_in(here / "README.md") == ("choose",)
+
+
+def test_main_without_arguments_updates_every_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _results(tmp_path)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "README.md").write_text("# r\n<!-- zoo:table:choose -->\n<!-- /zoo:table:choose -->\n")
+    (tmp_path / "docs" / "models.md").write_text("# m\n<!-- zoo:table:choose -->\n<!-- /zoo:table:choose -->\n")
+    bench_page = tmp_path / "docs" / "benchmarks.md"
+    bench_page.write_text(README.replace("<!-- zoo:table:choose -->\n<!-- /zoo:table:choose -->\n", ""))
+    monkeypatch.chdir(tmp_path)
+    assert main(["--results", str(tmp_path)]) == 0
+    assert "| `lw-relu6-affine-cls` | 429,206 | 66.4 |" in bench_page.read_text()
+    assert "zoo:table:latency" not in (tmp_path / "README.md").read_text()
+    first = bench_page.read_text()
+    assert main(["--results", str(tmp_path)]) == 0 and bench_page.read_text() == first
+    (tmp_path / "plain.md").write_text("# no markers\n")
+    assert main(["plain.md", "--results", str(tmp_path)]) == 1
+    assert main(["docs/models.md", "--results", str(tmp_path)]) == 0
