@@ -199,11 +199,13 @@ def load_artifact(path: str | os.PathLike) -> Artifact:
         raise ArtifactError(f"{p}: no artifact manifest there; export with `zoo export` (or wrap an ONNX file with --from-onnx)")
     try:
         manifest = json.loads(p.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        why = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
         raise ArtifactError(f"{p}: the manifest is not readable JSON ({why}); re-export the artifact") from None
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT or "file" not in manifest:
         raise ArtifactError(f"{p}: not a zoo artifact manifest (expected format {MANIFEST_FORMAT!r}); re-export the artifact")
+    if not isinstance(manifest["file"], str) or not manifest["file"] or "\0" in manifest["file"]:
+        raise ArtifactError(f"{p}: broken artifact manifest ('file' must name the model file); re-export the artifact")
     if manifest.get("rejected"):
         numbers = parity_summary(manifest.get("parity", {}))
         raise ArtifactError(f"{p}: this export failed its parity check against torch ({numbers}); "
@@ -212,7 +214,25 @@ def load_artifact(path: str | os.PathLike) -> Artifact:
     file = file if file.is_absolute() else p.parent / file
     if not file.exists():
         raise ArtifactError(f"{file}: the model file named by {p} is missing; re-export the artifact")
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise ArtifactError(f"{p}: broken artifact manifest ({problem}); re-export the artifact")
     return Artifact(path=file, manifest=manifest, manifest_path=p)
+
+
+def _manifest_problem(manifest: Mapping[str, Any]) -> str | None:
+    """What makes a manifest unusable by every loader and ``Artifact``'s properties, or None."""
+    block, outputs = manifest.get("input"), manifest.get("outputs")
+    if not isinstance(manifest.get("backend"), str):
+        return "'backend' must be a backend name"
+    if not isinstance(manifest.get("precision", "fp32"), str):
+        return "'precision' must be fp32, fp16 or int8"
+    size = block.get("size") if isinstance(block, dict) else None
+    if isinstance(size, bool) or not isinstance(size, int) or not 16 <= size <= 1024:
+        return "'input.size' must be the model's input side in pixels"
+    if not isinstance(outputs, (list, dict)) or not outputs or not all(isinstance(o, str) for o in outputs):
+        return "'outputs' must name the model's outputs"
+    return None
 
 
 # --------------------------------------------------------------------------- running

@@ -29,6 +29,13 @@ class CheckpointError(ValueError):
     """A file that is not a readable zoo checkpoint; the message says what it is not."""
 
 
+class WeightsMismatchError(CheckpointError, RuntimeError):
+    """Weights that do not fit the network their config describes (wrong shapes, missing or extra tensors).
+
+    Also a RuntimeError, which is what ``load_state_dict`` raised before ``build`` caught it.
+    """
+
+
 @dataclass
 class Checkpoint:
     """A loaded checkpoint: the spec to rebuild the network, its weights and its card."""
@@ -46,8 +53,13 @@ class Checkpoint:
 
     def build(self) -> FaceAlignmentNet:
         """The network with these weights, in eval mode (ending in its landmark map when adapted)."""
-        model = build_model(self.spec)
-        model.load_state_dict(self.state_dict)
+        try:
+            model = build_model(self.spec)
+            model.load_state_dict(self.state_dict)
+        except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as e:  # wrong shapes, missing keys
+            why = " ".join(str(e).split())[:240] or type(e).__name__  # torch's first line alone says only "Error(s) in"
+            raise WeightsMismatchError(f"{self.path or 'checkpoint'}: its weights do not fit {self.spec.name} ({why}); "
+                                       "re-export or re-train it") from None
         if self.adapter is not None:
             from zoo.architectures.adapter import attach_adapter
 
@@ -103,6 +115,7 @@ def load_checkpoint_dict(path: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"{path}: no such checkpoint file")
     if not zipfile.is_zipfile(path):
         raise CheckpointError(f"{path} is not a zoo checkpoint: not a torch zip archive (truncated or another format)")
+    _refuse_compressed_members(path)
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except RuntimeError as e:
@@ -113,7 +126,7 @@ def load_checkpoint_dict(path: str | os.PathLike) -> dict[str, Any]:
         hint = " (an fdfat training checkpoint? use `zoo import-fdfat`)" if "fdfat" in str(e) else ""
         raise CheckpointError(f"{path} is not a zoo checkpoint: it pickles objects, not plain data{hint} [{msg}]") from None
     if not isinstance(data, dict) or any(k not in data for k in REQUIRED_KEYS):
-        have = sorted(data)[:6] if isinstance(data, dict) else type(data).__name__
+        have = sorted(map(str, data))[:6] if isinstance(data, dict) else type(data).__name__
         raise CheckpointError(f"{path} is not a zoo checkpoint: expected keys {list(REQUIRED_KEYS)}, found {have}")
     return data
 
@@ -122,14 +135,47 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Load a zoo checkpoint without unpickling any code."""
     data = load_checkpoint_dict(path)
     try:
-        spec = VariantSpec.from_dict(data["config"])
-    except TypeError as e:
-        raise CheckpointError(f"{path} is not a zoo checkpoint: its config is not a variant spec ({e})") from None
+        spec = _checked_spec(VariantSpec.from_dict(data["config"]))
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
+        raise CheckpointError(f"{path} is not a zoo checkpoint: its config is not a variant spec ({_first_line(e)})") from None
+    state = data["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise CheckpointError(f"{path} is not a zoo checkpoint: its state_dict is not a map of names to tensors")
+    if not isinstance(data.get("meta", {}), dict):
+        raise CheckpointError(f"{path} is not a zoo checkpoint: its meta (model card) is a {type(data['meta']).__name__}, "
+                              "not a map")
     adapter = data.get("adapter")
     if adapter is not None and not isinstance(adapter, dict):
         raise CheckpointError(f"{path} is not a zoo checkpoint: its adapter is a {type(adapter).__name__}, not a map")
     return Checkpoint(spec=spec, state_dict=data["state_dict"], meta=data.get("meta", {}),
                       path=Path(path), sha256=sha256_file(path), adapter=adapter)
+
+
+def _refuse_compressed_members(path: Path) -> None:
+    """torch.save stores every member uncompressed; a deflated member is not torch's, and a small one can
+    inflate to gigabytes (a zip bomb), so it is refused before anything is read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            packed = [i.filename for i in archive.infolist() if i.compress_type != zipfile.ZIP_STORED]
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as e:
+        raise CheckpointError(f"{path} is not a zoo checkpoint: the archive is corrupted or truncated ({_first_line(e)})") \
+            from None
+    if packed:
+        raise CheckpointError(f"{path} is not a zoo checkpoint: {len(packed)} compressed member(s) (e.g. {packed[0][:80]}); "
+                              "torch writes none, so it was not written by torch.save")
+
+
+def _checked_spec(spec: VariantSpec) -> VariantSpec:
+    """A spec whose fields have the types and ranges any network could be built from (ValueError otherwise)."""
+    if not (isinstance(spec.family, str) and isinstance(spec.activation, str)):
+        raise ValueError("family and activation must be names")
+    if isinstance(spec.width, bool) or not isinstance(spec.width, (int, float)) or not 0 < spec.width <= 8:
+        raise ValueError(f"width {spec.width!r} is not a multiplier in (0, 8]")
+    if isinstance(spec.input_size, bool) or not isinstance(spec.input_size, int) or not 16 <= spec.input_size <= 1024:
+        raise ValueError(f"input_size {spec.input_size!r} is not a size in pixels")
+    if spec.num_points not in (68, 70) or not all(isinstance(getattr(spec, f), bool) for f in ("affine", "cls", "pose")):
+        raise ValueError("num_points must be 68 or 70 and affine/cls/pose true or false")
+    return spec
 
 
 def _first_line(e: BaseException) -> str:

@@ -202,7 +202,8 @@ def read_fdfat(path: str | Path) -> dict[str, Any]:
     except RefusedClassError as e:
         raise CheckpointError(f"{path}: {e}") from None
     except Exception as e:  # any other failure: the file is not a readable fdfat pickle
-        raise CheckpointError(f"{path} is not an fdfat checkpoint: cannot read it ({str(e).splitlines()[0][:160]})") from None
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]  # a MemoryError from a forged frame size says nothing
+        raise CheckpointError(f"{path} is not an fdfat checkpoint: cannot read it ({why})") from None
     if not isinstance(data, dict) or not isinstance(data.get("model"), Stub):
         raise CheckpointError(f"{path} is not an fdfat checkpoint: no pickled fdfat model under 'model'")
     return data

@@ -27,6 +27,7 @@ from zoo.data.formats import (
     read_annotation,
     read_meta,
 )
+from zoo.data.images import truncated
 from zoo.fileio import atomic_write
 
 CHECK_VERSION = 1
@@ -42,10 +43,9 @@ def image_problem(path: Path) -> tuple[str | None, tuple[int, int] | None]:
         return f"unreadable image ({e.strerror or e})", None
     if not data:
         return "empty image file", None
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    png_cut = data[:4] == b"\x89PNG" and b"IEND" not in data[-32:]
-    if png_cut or (data[:2] == b"\xff\xd8" and b"\xff\xd9" not in data[-64:]):
+    if truncated(data):
         return "truncated image (the file ends before the image does)", None
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         return "unreadable image (OpenCV cannot decode it)", None
     return None, (image.shape[1], image.shape[0])

@@ -64,11 +64,37 @@ def pose_from_meta(meta: dict) -> tuple[float, float, float] | None:
 # --------------------------------------------------------------------------- annotation files
 
 
+#: Landmark counts a face may have: the 68 iBUG points, or FaceSynthetics' 70 (68 + two pupils).
+POINT_COUNTS = (68, 70)
+#: No image is a million pixels across: a coordinate beyond this is a broken file, not a face.
+MAX_COORDINATE = 1e6
+
+
 def _read_annotation_text(path: Path) -> str:
     try:
         return path.read_text()
     except OSError as e:
         raise DatasetError(f"{path}: cannot read landmarks ({e.strerror or e}); check the file exists and is readable") from None
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path}: not a text file (binary content); fix or regenerate the landmarks") from None
+
+
+def _checked_points(path: Path, pts: np.ndarray) -> np.ndarray:
+    """``pts`` (as float32) when it is a face's worth of finite, plausible coordinates, else a one-line DatasetError.
+
+    The reader refuses what no training step or metric can use (a NaN spreads through a whole batch's
+    loss, a wrong count breaks the collate) rather than leaving each consumer to find out.
+    """
+    if len(pts) not in POINT_COUNTS:
+        raise DatasetError(f"{path}: wrong point count: {len(pts)} (expected 68 or 70); fix or regenerate the file")
+    bad = ~np.isfinite(pts).all(axis=1)
+    if bad.any():
+        raise DatasetError(f"{path}: {int(bad.sum())} point(s) are NaN or infinite (e.g. point {int(np.argmax(bad))}); "
+                           "fix or regenerate the file")
+    if np.abs(pts).max() > MAX_COORDINATE:
+        raise DatasetError(f"{path}: coordinates up to {np.abs(pts).max():.3g} px are not pixels of any image; "
+                           "fix or regenerate the file")
+    return pts.astype(np.float32)  # checked in float64 first: 1e300 would overflow to inf in the cast
 
 
 def read_ldmks(path: Path) -> np.ndarray:
@@ -79,10 +105,10 @@ def read_ldmks(path: Path) -> np.ndarray:
     if any(len(r) < 2 for r in lines):
         raise DatasetError(f"{path}: every line must be 'x y'; fix or regenerate the file")
     try:
-        pts = np.array([float(v) for r in lines for v in r[:2]], dtype=np.float32).reshape(-1, 2)
+        pts = np.array([float(v) for r in lines for v in r[:2]], dtype=np.float64).reshape(-1, 2)
     except ValueError:
         raise DatasetError(f"{path}: non-numeric coordinates; fix or regenerate the file") from None
-    return pts
+    return _checked_points(path, pts)
 
 
 def read_pts(path: Path) -> np.ndarray:
@@ -102,7 +128,7 @@ def read_pts(path: Path) -> np.ndarray:
             except ValueError:
                 raise DatasetError(f"{path}: bad n_points header {value.strip()!r}; it must be an integer") from None
     try:
-        pts = np.array([float(v) for v in body.split()], dtype=np.float32)
+        pts = np.array([float(v) for v in body.split()], dtype=np.float64)
     except ValueError:
         raise DatasetError(f"{path}: non-numeric coordinates; fix the file") from None
     if pts.size % 2:
@@ -110,7 +136,7 @@ def read_pts(path: Path) -> np.ndarray:
     pts = pts.reshape(-1, 2) - 1.0
     if declared is not None and declared != len(pts):
         raise DatasetError(f"{path}: header says n_points {declared} but the file has {len(pts)} points; fix the file")
-    return pts
+    return _checked_points(path, pts)
 
 
 def read_meta(path: Path) -> dict:
@@ -120,8 +146,9 @@ def read_meta(path: Path) -> dict:
         return {}
     try:
         meta = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise DatasetError(f"{path}: unreadable metadata ({e}); fix or delete the file") from None
+    except (OSError, ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError; RecursionError: [[[[...
+        why = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        raise DatasetError(f"{path}: unreadable metadata ({why}); fix or delete the file") from None
     if not isinstance(meta, dict):
         raise DatasetError(f"{path}: metadata must be a JSON object; fix or delete the file")
     return meta
@@ -250,6 +277,9 @@ def _read_lines_numbered(path: Path) -> list[str]:
         lines = path.read_text().splitlines()
     except OSError as e:
         raise DatasetError(f"{path}: cannot read the list ({e.strerror or e}); check the path in the dataset YAML") from None
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path}: not a text list of image paths (binary content); check the path in the dataset YAML") \
+            from None
     return ["" if ln.lstrip().startswith("#") else ln.strip() for ln in lines]
 
 
@@ -260,8 +290,8 @@ def parse_dataset_yaml(path: Path) -> DatasetSpec:
         raise DatasetError(f"{path}: dataset YAML not found; give the path of a file with base_path and train/val/test lists")
     try:
         doc = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as e:
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as e:
+        first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
         raise DatasetError(f"{path}: not valid YAML ({first}); fix the file") from None
     if not isinstance(doc, dict):
         raise DatasetError(f"{path}: a dataset YAML must be a mapping with base_path and train/val/test; fix the file")

@@ -30,11 +30,29 @@ from zoo.fileio import atomic_open, atomic_write
 DISK_SHARE = 0.5
 
 
+def truncated(data: bytes) -> bool:
+    """True for a PNG or JPEG whose bytes end before the image does.
+
+    OpenCV decodes a cut JPEG without complaint (grey below the cut, a libjpeg warning on stderr), so
+    a half-copied file would otherwise train as a face with half a picture.
+    """
+    png_cut = data[:4] == b"\x89PNG" and b"IEND" not in data[-32:]
+    return png_cut or (data[:2] == b"\xff\xd8" and b"\xff\xd9" not in data[-64:])
+
+
 def decode(path: Path) -> np.ndarray:
-    """BGR uint8 [H,W,3] of an image file; one-line DatasetError when it cannot be read."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    """BGR uint8 [H,W,3] of an image file (any bit depth, grey, CMYK or a GIF's first frame are converted);
+    one-line DatasetError when it is missing, empty, truncated or not an image."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise DatasetError(f"{path}: missing or unreadable image ({e.strerror or e}); run `zoo data check` on the "
+                           "dataset YAML") from None
+    if truncated(data):
+        raise DatasetError(f"{path}: truncated image (the file ends before the image does); re-copy or re-render it")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     if image is None:
-        raise DatasetError(f"{path}: missing or unreadable image; run `zoo data check` on the dataset YAML")
+        raise DatasetError(f"{path}: {'empty' if not data else 'unreadable'} image; run `zoo data check` on the dataset YAML")
     return image
 
 

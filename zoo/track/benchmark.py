@@ -127,6 +127,9 @@ def score_sequence(run: SequenceRun) -> dict[str, Any]:
         **{f"ms_{s}": float(np.median(v)) if v else 0.0 for s, v in stage.items()},
         "p50_frame_ms": float(np.median(total)), "p90_frame_ms": float(np.percentile(total, 90)),
         "p50_landmark_ms": float(np.median(stage["landmarks"])) if stage["landmarks"] else 0.0,
+        "nme_median": float(np.median(nmes)) if nmes else None,  # what a typical face-frame scores (zoo demo)
+        # the share of face-frames beyond 10 % NME: the heavy tail that lifts the mean above the median
+        "nme_over10": float(np.mean(np.asarray(nmes) > 10.0)) if nmes else None,
         "fps": 1000.0 / max(float(np.mean(total)), 1e-6),
         "p50_frame_cpu_ms": float(np.median([c for c, r in zip(run.cpu_ms, run.results, strict=True) if r.faces]))
         if run.cpu_ms and any(r.faces for r in run.results) else None,

@@ -7,6 +7,7 @@ so a run is repeatable whatever the machine's speed, and wall time for cameras.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ class VideoSource:
     def _open_file(self, spec: str, fps: float | None) -> None:
         if not Path(spec).is_file():
             raise SourceError(f"video {spec} not found; give a video file, a folder of frames or camera:N")
+        _quiet_opencv()
         self._cap = cv2.VideoCapture(spec)
         if not self._cap.isOpened():
             raise SourceError(f"cannot read video {spec}: OpenCV cannot decode it (not a video, or a codec it lacks)")
@@ -89,7 +91,8 @@ class VideoSource:
     def _peek(self) -> np.ndarray:
         self._first = self._read(0)
         if self._first is None:
-            what = "camera gives no frames" if self.is_camera else "has no readable frames"
+            what = ("camera gives no frames; check it is not in use" if self.is_camera else
+                    "has no readable frames (empty, or cut before its first frame); re-copy or re-encode it")
             raise SourceError(f"{self.spec} {what}")
         return self._first
 
@@ -108,9 +111,11 @@ class VideoSource:
 
 
 def _quiet_opencv() -> None:
-    """OpenCV logs its own warnings for a missing camera; the one-line error below says it better."""
+    """OpenCV and its FFmpeg log their own lines for a missing camera or a cut file ("moov atom not found",
+    "can't read header"); the one-line SourceError says it better, so both stay silent."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when FFmpeg first opens a file
     with contextlib.suppress(AttributeError):
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
 class VideoWriter:
