@@ -106,7 +106,8 @@ def _run_with_progress(src, tracker, out, json_path, show, max_frames, console):
 
 
 def demo(
-    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the clip, annotated video and JSON.")] = Path("zoo-demo"),
+    out_dir: Annotated[Path | None, typer.Option("--out-dir", help="Folder for the clip, annotated video and JSON "
+                                                 "(default: $ZOO_CACHE/demo, outside any git checkout).")] = None,
     frames: Annotated[int, typer.Option("--frames", min=10, help="Clip length (30 fps).")] = 120,
     scenario: Annotated[str, typer.Option("--scenario", help="Rendered scenario (see zoo.track.clips).")] = "crossing",
     seed: Annotated[int, typer.Option("--seed")] = 0,
