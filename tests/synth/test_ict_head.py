@@ -1,0 +1,137 @@
+"""The compact ICT head (``zoo.synth.ict_head``) and the annotators' landmark definition on it (``ict_landmarks``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from zoo.pose import estimate_pose
+from zoo.synth.ict_head import (
+    COMPACT,
+    KEPT_RANGES,
+    PITCH_OFFSET,
+    Camera,
+    camera_points,
+    load_head,
+    project,
+    raw_landmarks,
+    sample_camera,
+    sample_expression,
+    sample_identity,
+)
+from zoo.synth.ict_landmarks import AnnotatorLandmarks, Definition
+
+SOURCE = Path(__file__).resolve().parents[3] / "shared" / "third_party" / "ict-facekit" / "ict_face_model.npz"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def head():
+    return load_head()
+
+
+def _eye_hole_boundary(head) -> np.ndarray:
+    """Vertices on the edge of the face mesh's holes and outline (edges used by one polygon)."""
+    polys = head.polygons[np.all(head.polygons < 9409, axis=1)]
+    rows = []
+    for c in range(4):
+        a, b = polys[:, c], polys[:, (c + 1) % 4]
+        b = np.where(b < 0, polys[:, 0], b)
+        rows.append(np.stack([np.minimum(a, b), np.maximum(a, b)], 1)[a >= 0])
+    edges = np.concatenate(rows)
+    edges, count = np.unique(edges[edges[:, 0] != edges[:, 1]], axis=0, return_counts=True)
+    return np.unique(edges[count == 1])
+
+
+def test_the_package_ships_the_compact_head_with_its_licence() -> None:
+    assert COMPACT.is_file() and COMPACT.stat().st_size <= 10_000_000
+    licence = (COMPACT.parent / "LICENSE").read_text()
+    assert "MIT License" in licence and "Institute for Creative Technologies" in licence
+    assert "synth/ict/*.npz" in (ROOT / "pyproject.toml").read_text()  # shipped as package data
+
+
+@pytest.mark.skipif(not SOURCE.is_file(), reason="ICT-FaceKit's full model is not in ../shared/third_party")
+def test_compact_head_matches_the_full_model(head) -> None:
+    rng = np.random.default_rng(0)
+    ident, expr = sample_identity(rng), sample_expression(rng, head.ex_names)
+    with np.load(SOURCE) as z:
+        keep = np.concatenate([np.arange(a, b) for a, b in KEPT_RANGES])
+        full = z["neutral"][keep] + np.tensordot(ident, z["identity_modes"][: len(ident)][:, keep], axes=1)
+        full = full + np.tensordot(expr, z["expression_modes"][:, keep], axes=1)
+        assert np.array_equal(keep[head.landmarks68], z["landmarks68"])
+    assert np.abs(head.vertices(ident, expr) - full).max() < 0.002  # cm: float16 rounding stays under 0.02 mm
+
+
+def test_frontal_neutral_landmarks_sit_on_the_nose_tip_and_eye_corners(head) -> None:
+    """In ICT's own frontal view, point 30 is the nose's most forward point and 36/45 the eye openings' outer corners."""
+    cam = Camera(pitch=-PITCH_OFFSET)  # undo the pitch calibration: ICT's own frame, looking along -z
+    v = head.vertices()
+    pts, pix, depth = raw_landmarks(head, v, cam), project(v, cam), camera_points(v, cam)[:, 2]
+    face = np.arange(9409)
+    tip = face[np.argmin(depth[face])]
+    # ICT puts point 30 3 mm above its most forward vertex: 3.2 px at 256 px (IOD ~63 px)
+    assert np.linalg.norm(pts[30] - pix[tip]) < 4.0
+    boundary = _eye_hole_boundary(head)
+    n = head.neutral
+    for k, side in ((36, -1.0), (45, 1.0)):  # 36: the subject's right eye, on the image's left
+        near = boundary[(np.abs(n[boundary, 1] - n[head.landmarks68[k], 1]) < 1.5) & (side * n[boundary, 0] > 1)
+                        & (side * n[boundary, 0] < 6) & (n[boundary, 2] > 6)]
+        corner = near[np.argmax(side * pix[near, 0])]
+        assert np.linalg.norm(pts[k] - pix[corner]) < 1.0
+
+
+def test_poses_mean_what_zoo_pose_reads_back(head) -> None:
+    v = head.vertices()
+    for yaw, pitch in ((0.0, 0.0), (20.0, 0.0), (-20.0, 8.0)):
+        est = estimate_pose(raw_landmarks(head, v, Camera(yaw=yaw, pitch=pitch)), (256, 256))
+        assert est.yaw == pytest.approx(yaw, abs=2.5) and est.pitch == pytest.approx(pitch, abs=2.5)
+    turned = raw_landmarks(head, v, Camera(yaw=30.0))
+    assert turned[30, 0] > 128 + 20  # yaw > 0: the nose moves to image right
+
+
+def test_sampling_is_deterministic_per_seed(head) -> None:
+    def draw(seed: int) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        v = head.vertices(sample_identity(rng), sample_expression(rng, head.ex_names))
+        return AnnotatorLandmarks(head)(v, sample_camera(rng))
+
+    assert np.array_equal(draw(5), draw(5))
+    assert not np.allclose(draw(5), draw(6))
+
+
+def test_expressions_co_activate_like_faces_do(head) -> None:
+    rng = np.random.default_rng(1)
+    w = np.stack([sample_expression(rng, head.ex_names) for _ in range(600)])
+    assert w.min() >= 0.0 and w.max() <= 1.0
+    col = {n: w[:, head.expression_index(n)] for n in head.ex_names}
+    assert np.corrcoef(col["eyeBlink_L"], col["eyeBlink_R"])[0, 1] > 0.7  # blinks are mostly both eyes
+    assert np.corrcoef(col["mouthSmile_L"], col["cheekSquint_L"])[0, 1] > 0.3  # smiles lift the cheeks
+    assert 0.15 < np.mean(col["jawOpen"] > 0.1) < 0.5  # an open mouth in about a third of faces
+    assert np.mean(col["eyeBlink_L"] > 0.5) < 0.3
+
+
+def test_jaw_marches_to_the_far_silhouette_and_the_near_side_stays(head) -> None:
+    v = head.vertices()
+    marked, raw = AnnotatorLandmarks(head), AnnotatorLandmarks(head, Definition(False, 0.0))
+    for yaw, far, near in ((30.0, slice(12, 16), slice(0, 5)), (-30.0, slice(1, 5), slice(12, 17))):
+        cam = Camera(yaw=yaw)
+        a, r = marked(v, cam), raw(v, cam)
+        outward = np.sign(yaw)  # the far side is the image's right for yaw > 0
+        assert np.all(outward * (a[far, 0] - r[far, 0]) > 1.0)  # far-side jaw moves out to the outline
+        np.testing.assert_allclose(a[near], r[near], atol=1e-9)  # the near side is already on it
+    front = Camera()
+    a, r = marked(v, front), raw(v, front)
+    assert np.all(np.abs(a[:17, 0] - r[:17, 0]) < 1.5)  # frontal: ICT's jaw vertices are on the outline
+    assert np.all(a[7:10, 1] >= r[7:10, 1])  # the chin only ever moves down to its lower edge
+
+
+def test_brow_lift_moves_only_the_brows(head) -> None:
+    v = head.vertices()
+    cam = Camera()
+    low, raw = AnnotatorLandmarks(head, Definition(False, -0.5))(v, cam), raw_landmarks(head, v, cam)
+    iod = np.linalg.norm(raw[45] - raw[36])
+    drop = (low[17:27, 1] - raw[17:27, 1]) / iod
+    assert np.all((drop > 0.04) & (drop < 0.075))  # 5 mm of an ~89 mm IOD, seen nearly head-on
+    np.testing.assert_allclose(np.delete(low, np.s_[17:27], axis=0), np.delete(raw, np.s_[17:27], axis=0))
