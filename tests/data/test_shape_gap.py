@@ -73,6 +73,24 @@ def test_yaw_matching_reweights_the_other_set() -> None:
     assert matched.effective_other < matched.n_other
 
 
+def test_pitch_matching_compares_like_with_like() -> None:
+    """Faces that look down more than the photos differ in proportions; matching pitch removes that."""
+    yaws = np.tile(np.linspace(-15, 15, 7), 12)
+    real_pitch = np.repeat(np.linspace(-14, -6, 12), 7)
+    other_pitch = np.repeat(np.linspace(-25, 25, 12), 7)
+
+    def at(pitches: np.ndarray, seed: int) -> ShapeSet:
+        pts = np.stack([face_points(yaw=float(y), pitch=float(p))[:68] for y, p in zip(yaws, pitches, strict=True)])
+        return ShapeSet(pts.astype(np.float64), yaws.copy(), "meta", pitches.copy())
+
+    real, other = at(real_pitch, 1), at(other_pitch, 2)
+    plain, matched = shape_gap(other, real), shape_gap(other, real, match_pitch=True)
+    assert matched.per_part["nose"] < plain.per_part["nose"] / 2
+    assert abs(matched.pitch_other - matched.pitch_real) < 3 < abs(plain.pitch_other - plain.pitch_real)
+    with pytest.raises(ValueError, match="pitch"):
+        shape_gap(ShapeSet(other.points, other.yaws, "meta"), real, match_pitch=True)
+
+
 def test_mode_spread_compares_variation_along_the_real_modes() -> None:
     """Mouth opening varies twice as much in the 'other' set: its spread on that mode is twice the real one."""
     rng = np.random.default_rng(8)

@@ -31,6 +31,7 @@ PART_TARGET = 2.0
 #: ... and every mode's spread within this fraction of the real set's.
 SPREAD_TARGET = 0.25
 YAW_BIN = 5.0
+PITCH_BIN = 10.0
 
 
 @dataclass
@@ -40,6 +41,7 @@ class ShapeSet:
     points: np.ndarray  # [N, 68, 2]
     yaws: np.ndarray  # [N]
     yaw_source: str  # "meta", "pnp" or "meta+pnp"
+    pitches: np.ndarray | None = None  # [N] degrees, from the same source as the yaw
 
 
 @dataclass
@@ -55,6 +57,8 @@ class ShapeGap:
     n_other: int
     n_real: int
     effective_other: float  # Kish effective count after yaw weighting
+    pitch_other: float = float("nan")  # mean pitch (degrees) of the compared faces, after weighting
+    pitch_real: float = float("nan")
 
     @property
     def spread_ratio(self) -> np.ndarray:
@@ -92,8 +96,8 @@ def _image_size(path: Path) -> tuple[int, int] | None:
         return None
 
 
-def pnp_yaw(points: np.ndarray, image_size: tuple[int, int] | None) -> float:
-    """Yaw (degrees) by solvePnP on 68 ground-truth points; without the image size, a frame around the points."""
+def pnp_pose(points: np.ndarray, image_size: tuple[int, int] | None) -> tuple[float, float]:
+    """(yaw, pitch) degrees by solvePnP on 68 ground-truth points; without the image size, a frame around the points."""
     from zoo.pose import estimate_pose
 
     pts = np.asarray(points, np.float64)[:NUM_LANDMARKS_68]
@@ -102,56 +106,78 @@ def pnp_yaw(points: np.ndarray, image_size: tuple[int, int] | None) -> float:
         side = 2.0 * float(max(hi - lo))
         pts = pts - (lo + hi) / 2 + side / 2
         image_size = (int(round(side)), int(round(side)))
-    return float(estimate_pose(pts, image_size).yaw)
+    pose = estimate_pose(pts, image_size)
+    return float(pose.yaw), float(pose.pitch)
 
 
 def load_shapes(data: Path, split: str | None = None) -> ShapeSet:
     """The 68-point shapes and yaws of a dataset YAML's faces (every face split, or ``split``)."""
     spec = parse_dataset_yaml(Path(data))
     splits = [split] if split else list(spec.splits)
-    points, yaws, sources = [], [], set()
+    points, poses, sources = [], [], set()
     for name in splits:
         for sample in load_dataset_yaml(Path(data), name, skip_bad=True):
             if sample.landmarks is None or len(sample.landmarks) < NUM_LANDMARKS_68:
                 continue
             pose = sample.pose
             if pose is not None:
-                yaw, src = pose[0], "meta"
+                yaw_pitch, src = pose[:2], "meta"
             else:
-                yaw, src = pnp_yaw(sample.landmarks, _image_size(sample.image_path)), "pnp"
+                yaw_pitch, src = pnp_pose(sample.landmarks, _image_size(sample.image_path)), "pnp"
             points.append(sample.landmarks[:NUM_LANDMARKS_68])
-            yaws.append(yaw)
+            poses.append(yaw_pitch)
             sources.add(src)
     if not points:
         raise DatasetError(f"{data}: no face with 68 or more landmarks in {', '.join(splits) or 'any split'}; "
                            f"run `zoo data check {data}`")
-    return ShapeSet(np.stack(points).astype(np.float64), np.array(yaws, np.float64), "+".join(sorted(sources)))
+    pose_arr = np.array(poses, np.float64)
+    return ShapeSet(np.stack(points).astype(np.float64), pose_arr[:, 0], "+".join(sorted(sources)), pose_arr[:, 1])
 
 
-def _yaw_weights(other: np.ndarray, real: np.ndarray, max_yaw: float) -> np.ndarray:
-    """Weights that give ``other`` the real set's yaw histogram (5-degree bins over +-max_yaw)."""
-    edges = np.arange(-max_yaw, max_yaw + YAW_BIN, YAW_BIN)
-    edges[-1] = max_yaw + 1e-9
-    bo = np.clip(np.digitize(other, edges) - 1, 0, len(edges) - 2)
-    br = np.clip(np.digitize(real, edges) - 1, 0, len(edges) - 2)
-    n_bins = len(edges) - 1
-    h_other = np.bincount(bo, minlength=n_bins) / len(other)
-    h_real = np.bincount(br, minlength=n_bins) / len(real)
-    w = np.where(h_other[bo] > 0, h_real[bo] / np.maximum(h_other[bo], 1e-12), 0.0)
+def _bins(values: np.ndarray, lo: float, hi: float, width: float) -> tuple[np.ndarray, int]:
+    edges = np.arange(lo, hi + width, width)
+    return np.clip(np.digitize(values, edges) - 1, 0, len(edges) - 2), len(edges) - 1
+
+
+def _pose_weights(other: ShapeSet, real: ShapeSet, keep_o: np.ndarray, keep_r: np.ndarray, max_yaw: float,
+                  match_pitch: bool) -> np.ndarray:
+    """Weights that give ``other`` the real set's yaw histogram (5-degree bins over +-max_yaw), and with
+    ``match_pitch`` its joint yaw x pitch histogram (pitch in 10-degree bins over +-30, clamped)."""
+    bo, n_bins = _bins(other.yaws[keep_o], -max_yaw, max_yaw, YAW_BIN)
+    br, _ = _bins(real.yaws[keep_r], -max_yaw, max_yaw, YAW_BIN)
+    if match_pitch:
+        if other.pitches is None or real.pitches is None:
+            raise ValueError("match_pitch needs the pitch of every face in both sets")
+        po, n_pitch = _bins(other.pitches[keep_o], -30.0, 30.0, PITCH_BIN)
+        pr, _ = _bins(real.pitches[keep_r], -30.0, 30.0, PITCH_BIN)
+        bo, br, n_bins = bo * n_pitch + po, br * n_pitch + pr, n_bins * n_pitch
+    h_other = np.bincount(bo, minlength=n_bins) / len(bo)
+    h_real = np.bincount(br, minlength=n_bins) / len(br)
+    w = h_real[bo] / np.maximum(h_other[bo], 1e-12)
     if w.sum() <= 0:  # no overlap at all: fall back to equal weights
-        w = np.ones(len(other))
+        w = np.ones(len(bo))
     return w / w.sum()
 
 
 def shape_gap(other: ShapeSet, real: ShapeSet, max_yaw: float = 20.0, modes: int = 10,
-              match_yaw: bool = True) -> ShapeGap:
-    """Mean-shape difference and mode spreads of ``other`` against ``real`` at |yaw| <= ``max_yaw``."""
+              match_yaw: bool = True, match_pitch: bool = False) -> ShapeGap:
+    """Mean-shape difference and mode spreads of ``other`` against ``real`` at |yaw| <= ``max_yaw``.
+
+    ``match_pitch`` also weights by pitch: head pitch changes the projected proportions (nose tip
+    against eyes, chin height) by several % IOD, so a pose mix unlike the photos' hides a
+    definition gap or fakes one. Pitch compared across sets must mean the same: the photos'
+    comes from solvePnP, a render's from its meta file, which agree when the rendered head's
+    frame is that of ``zoo.pose``'s mean face.
+    """
     keep_o, keep_r = np.abs(other.yaws) <= max_yaw, np.abs(real.yaws) <= max_yaw
     if keep_o.sum() < 2 or keep_r.sum() < 2:
         raise ValueError(f"shape_gap needs at least 2 faces with |yaw| <= {max_yaw:g} in each set "
                          f"(have {int(keep_o.sum())} and {int(keep_r.sum())})")
     so, sr = eye_frame(other.points[keep_o]), eye_frame(real.points[keep_r])
-    w = _yaw_weights(other.yaws[keep_o], real.yaws[keep_r], max_yaw) if match_yaw else np.full(len(so), 1 / len(so))
+    if match_yaw or match_pitch:
+        w = _pose_weights(other, real, keep_o, keep_r, max_yaw, match_pitch)
+    else:
+        w = np.full(len(so), 1 / len(so))
     mean_o = np.tensordot(w, so, axes=1)
     mean_r = sr.mean(0)
     per_point = 100.0 * np.linalg.norm(mean_o - mean_r, axis=1)
@@ -164,8 +190,10 @@ def shape_gap(other: ShapeSet, real: ShapeSet, max_yaw: float = 20.0, modes: int
     coeff = (so - mean_o).reshape(len(so), -1) @ vt[:m].T
     n_eff = float(1.0 / np.sum(w**2))
     other_spread = 100.0 * np.sqrt(w @ coeff**2 * n_eff / max(n_eff - 1.0, 1e-9))
+    pitch_o = float(w @ other.pitches[keep_o]) if other.pitches is not None else float("nan")
+    pitch_r = float(real.pitches[keep_r].mean()) if real.pitches is not None else float("nan")
     return ShapeGap(mean_o, mean_r, per_point, per_part, real_spread, other_spread, int(keep_o.sum()),
-                    int(keep_r.sum()), n_eff)
+                    int(keep_r.sum()), n_eff, pitch_o, pitch_r)
 
 
 def plot_gap(gap: ShapeGap, path: Path, labels: tuple[str, str] = ("rendered", "real")) -> Path:
