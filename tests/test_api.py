@@ -160,3 +160,8 @@ def test_export_then_evaluate_the_artifact(tmp_path: Path) -> None:
     assert result.backend == "onnx" and result.faces > 0 and 0 < result.nme < 60
     with pytest.raises(zoo.DatasetError):
         zoo.evaluate(dataset=str(tmp_path / "nothing.yaml"))
+
+
+def test_variant_names_with_a_dot_are_not_files() -> None:
+    with pytest.raises(zoo.ModelNotFoundError, match="'lw-relu6-w0.5-affine-cls' has no shipped weights"):
+        zoo.load("lw-relu6-w0.5-affine-cls")

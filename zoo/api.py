@@ -220,11 +220,13 @@ def _model_ref(model: str | Path | None) -> str:
     """A model argument as ``Predictor.from_spec`` takes it; refuses variants that would run random weights."""
     if model is None:
         return str(default_model())
+    from zoo.predict import ARTIFACT_SUFFIXES
+
     ref = str(model)
     path = Path(ref)
     if path.exists():
         return ref
-    if path.suffix or "/" in ref:
+    if path.suffix in (".pt", ".pth", *ARTIFACT_SUFFIXES) or "/" in ref:  # not "w0.5" in a variant name
         raise ModelNotFoundError(f"model file {ref} not found; give a variant name, a zoo checkpoint (.pt) "
                                  "or an exported artifact")
     from zoo.weights import weights_for

@@ -221,7 +221,7 @@ def predict_cmd(
     """Landmarks, face score and head pose for the faces in one image."""
     from zoo.backends import BACKENDS, BackendError
     from zoo.console import console
-    from zoo.predict import ImageError, Predictor, detect_faces, draw, read_image, write_png
+    from zoo.predict import ImageError, Prediction, detect_faces, draw, read_image, write_png
 
     boxes = [_parse_box(box)] if box else None
     if backend not in BACKENDS:
@@ -245,18 +245,17 @@ def predict_cmd(
         boxes = detect_faces(rgb)
         if not boxes:
             fail(f"{image}: the face detector (dlib HOG, frontal faces) found no face; give one with --box x1,y1,x2,y2")
-    if model is None:
-        from zoo.api import ZooError, default_model
+    from zoo.api import ZooError, load
 
-        try:
-            model = str(default_model())
-        except ZooError as e:
-            fail(str(e))
-    try:
-        predictor = Predictor.from_spec(model, backend, threads, precision)
-        preds = [predictor.predict(rgb, b, refine=refine) for b in boxes]
+    try:  # the Python API's zoo.load(...).predict: the same model resolution and errors (None: the shipped default)
+        face_model = load(model, backend, precision, threads)
+        preds = [Prediction(f.landmarks, f.score, f.pose, f.box, f.extra)
+                 for f in face_model.predict(rgb, box=boxes, refine=refine)]
+    except ZooError as e:
+        fail(str(e))
     except (BackendError, ValueError, OSError) as e:
         fail(str(e).strip().splitlines()[0])
+    predictor = face_model.predictor
     for i, p in enumerate(preds):
         pose = f"yaw {p.pose.yaw:+.1f} pitch {p.pose.pitch:+.1f} roll {p.pose.roll:+.1f} deg" if p.pose else "pose n/a"
         score = f"face score {p.face_score:.3f}" if p.face_score is not None else "no face-score head"
