@@ -32,8 +32,10 @@ from .tracker import STAGES, FrameResult, Tracker, TrackerConfig, iou_matrix
 #: Columns this benchmark adds to results/tracking.csv beyond ``zoo.results.TRACKING_COLUMNS``.
 EXTRA_COLUMNS = ("scenario", "seed", "renderer", "filter", "nme_mean", "nme_p95", "jitter_iod", "id_switches", "frames_lost",
                  "face_frames", "ms_crop", "ms_landmarks", "ms_filter", "ms_pose", "p50_frame_cpu_ms", "detector_ms_per_frame",
-                 "hog_recall", "load_avg")
+                 "hog_recall", "load_avg", "recall", "id_errors", "relock_frames", "cuts_found", "tracks_started")
 VISIBLE = 0.7  # a ground-truth face at least this visible must be tracked
+#: after a cut, a face counts as re-locked on the first frame a new track id holds it within this NME (%).
+RELOCK_NME = 10.0
 
 
 @dataclass
@@ -47,6 +49,7 @@ class SequenceRun:
     #: the tracker thread's CPU time per update (ms): unlike wall time, not inflated by other
     #: processes competing for the cores, so comparable across busy and quiet runs.
     cpu_ms: list[float] = field(default_factory=list)
+    tracks_started: int = 0
 
 
 def clip_frames(clip_dir: Path) -> Iterator[tuple[int, float, np.ndarray, dict[str, Any]]]:
@@ -76,6 +79,7 @@ def track_sequence(predictor: Any, detector: Detector | None, frames: Iterable[t
         run.cpu_ms.append((time.thread_time_ns() - c0) / 1e6)
         run.truth.append(gt)
     run.detector_calls, run.detector_ms = tracker.stats["detector_calls"], tracker.stats["detector_ms"]
+    run.tracks_started = tracker.stats["tracks_started"]
     return run
 
 
@@ -92,6 +96,7 @@ def score_sequence(run: SequenceRun) -> dict[str, Any]:
     """NME (mean, p95), still-segment jitter, ID switches, frames lost and stage timings."""
     nmes, jitter_iod, jitter_px = [], [], []
     last_id: dict[int, int] = {}
+    people: dict[int, set[int]] = {}  # track id -> ground-truth ids it was matched to
     prev: dict[int, tuple[int, np.ndarray]] = {}
     switches = lost = face_frames = 0
     for res, gt in zip(run.results, run.truth, strict=True):
@@ -110,6 +115,7 @@ def score_sequence(run: SequenceRun) -> dict[str, Any]:
             if g["id"] in last_id and last_id[g["id"]] != face.id:
                 switches += 1
             last_id[g["id"]] = face.id
+            people.setdefault(face.id, set()).add(g["id"])
             if gt.get("still") and g["id"] in prev and prev[g["id"]][0] == face.id:
                 step = float(np.linalg.norm(face.landmarks[:k] - prev[g["id"]][1][:k], axis=1).mean())
                 jitter_px.append(step)
@@ -121,24 +127,53 @@ def score_sequence(run: SequenceRun) -> dict[str, Any]:
     return {
         "frames": len(run.results), "faces": max((len(g["faces"]) for g in run.truth), default=0),
         "nme_mean": float(np.mean(nmes)) if nmes else None, "nme_p95": float(np.percentile(nmes, 95)) if nmes else None,
+        "nme_median": float(np.median(nmes)) if nmes else None,  # what a typical face-frame scores (zoo demo)
+        # the share of face-frames beyond 10 % NME: the heavy tail that lifts the mean above the median
+        "nme_over10": float(np.mean(np.asarray(nmes) > 10.0)) if nmes else None,
         "jitter_iod": float(np.mean(jitter_iod)) if jitter_iod else None,
         "jitter_px": float(np.mean(jitter_px)) if jitter_px else None,
         "id_switches": switches, "frames_lost": lost, "face_frames": face_frames,
+        "recall": 1.0 - lost / face_frames if face_frames else None,
+        # a track id that was two people (it crossed a cut onto someone else, or slid onto a neighbour)
+        "id_errors": switches + sum(len(v) - 1 for v in people.values()),
+        "relock_frames": relock_frames(run), "cuts_found": sum(bool(getattr(r, "cut", False)) for r in run.results),
+        "tracks_started": run.tracks_started,
         **{f"ms_{s}": float(np.median(v)) if v else 0.0 for s, v in stage.items()},
         "p50_frame_ms": float(np.median(total)), "p90_frame_ms": float(np.percentile(total, 90)),
         "p50_landmark_ms": float(np.median(stage["landmarks"])) if stage["landmarks"] else 0.0,
-        "nme_median": float(np.median(nmes)) if nmes else None,  # what a typical face-frame scores (zoo demo)
-        # the share of face-frames beyond 10 % NME: the heavy tail that lifts the mean above the median
-        "nme_over10": float(np.mean(np.asarray(nmes) > 10.0)) if nmes else None,
-        "nme_median": float(np.median(nmes)) if nmes else None,  # what a typical face-frame scores (zoo demo)
-        # the share of face-frames beyond 10 % NME: the heavy tail that lifts the mean above the median
-        "nme_over10": float(np.mean(np.asarray(nmes) > 10.0)) if nmes else None,
         "fps": 1000.0 / max(float(np.mean(total)), 1e-6),
         "p50_frame_cpu_ms": float(np.median([c for c, r in zip(run.cpu_ms, run.results, strict=True) if r.faces]))
         if run.cpu_ms and any(r.faces for r in run.results) else None,
         "detector_ms": run.detector_ms / run.detector_calls if run.detector_calls else None,
         "detector_ms_per_frame": run.detector_ms / n,
     }
+
+
+def relock_frames(run: SequenceRun) -> int | None:
+    """Worst case over the ground truth's cuts (``"cut": true``) of the frames from the cut until every face
+    after it is held by a track id not seen before the cut, with its landmarks settled: NME within
+    ``RELOCK_NME`` or within 1.5x the face's median NME over the rest of the shot (re-locking is the
+    tracker's latency; how close the model gets to a face is what NME reports). None without cuts; a
+    face never re-locked counts as the frames left in its shot."""
+    worst, seen = None, set()
+    n = len(run.results)
+    for c, (res, gt) in enumerate(zip(run.results, run.truth, strict=True)):
+        if not gt.get("cut"):
+            seen.update(f.id for f in res.faces)
+            continue
+        end = next((j for j in range(c + 1, n) if run.truth[j].get("cut")), n)
+        errs: list[dict[int, float]] = []  # per frame: ground-truth id -> NME of a new-id track on it
+        for j in range(c, end):
+            match = _match(run.truth[j]["faces"], run.results[j].faces)
+            errs.append({g["id"]: 100.0 * float(np.linalg.norm(match[g["id"]].landmarks[:68] - g["landmarks"][:68],
+                                                               axis=1).mean()) / g["iod"]
+                         for g in run.truth[j]["faces"] if g["id"] in match and match[g["id"]].id not in seen})
+        faces = {g["id"] for g in gt["faces"]}
+        bound = {i: max(RELOCK_NME, 1.5 * float(np.median([e[i] for e in errs if i in e] or [np.inf]))) for i in faces}
+        frames = next((k for k, e in enumerate(errs) if all(i in e and e[i] <= bound[i] for i in faces)), end - c)
+        worst = frames if worst is None else max(worst, frames)
+        seen.update(f.id for f in res.faces)
+    return worst
 
 
 def merge_runs(runs: list[SequenceRun]) -> SequenceRun:
@@ -153,6 +188,7 @@ def merge_runs(runs: list[SequenceRun]) -> SequenceRun:
         merged.cpu_ms += run.cpu_ms
         merged.detector_calls += run.detector_calls
         merged.detector_ms += run.detector_ms
+        merged.tracks_started += run.tracks_started
     return merged
 
 
@@ -226,31 +262,33 @@ def run_tracking_benchmark(predictor: Any, variant: str, detector: str = "gt", s
     ``renderer``: ``synth`` (the training renderer's faces; clips are rendered once into the cache,
     about 0.2-0.5 s a frame) or ``flat`` (fast cartoon faces). With the ``gt`` detector and
     ``../shared/data/real`` present, one more row tracks ``photos`` real LFPW photos moved like video.
+    Names from ``photo_bench.PHOTO_SCENARIOS`` in ``scenarios`` (a cut between two people, a crowd, the
+    crowd in low light) add real-photo rows with any detector, unless ``photos`` is 0.
     """
     from zoo import __version__
     from zoo.results import current_host
 
     from .detectors import make_detector
     from .oracle import GroundTruthDetector
+    from .photo_bench import PHOTO_SCENARIOS, photo_rows
 
     config = config or TrackerConfig()
     host = current_host()
+    base = {"host": host.name, "cpu": host.cpu, "cores": host.cores, "os": host.os, "backend": backend, "variant": variant,
+            "precision": precision, "threads": threads, "detector": detector, "seed": seed, "filter": config.filter,
+            "zoo_version": __version__, "date": dt.date.today().isoformat()}
     rows = []
-    for scenario in scenarios:
+    for scenario in (s for s in scenarios if s in SCENARIOS):
         if progress is not None:
             progress(f"rendering/tracking {scenario}", None)
         clip = ensure_clip(scenario, frames, seed, clips_root, renderer)
         det = GroundTruthDetector() if detector == "gt" else make_detector(detector)
         metrics = score_sequence(track_sequence(predictor, det, clip_frames(clip), config))
         rows.append({
-            "host": host.name, "cpu": host.cpu, "cores": host.cores, "os": host.os, "backend": backend, "variant": variant,
-            "precision": precision, "threads": threads, "detector": detector,
-            "video": f"{clip_source(renderer)}:{scenario}:n{frames}:s{seed}", "scenario": scenario, "seed": seed,
-            "renderer": renderer,
-            "filter": config.filter, **metrics,
+            **base, "video": f"{clip_source(renderer)}:{scenario}:n{frames}:s{seed}", "scenario": scenario,
+            "renderer": renderer, **metrics,
             "hog_recall": hog_recall(clip) if with_hog_recall else None,
             "load_avg": round(os.getloadavg()[0], 2),
-            "zoo_version": __version__, "date": dt.date.today().isoformat(),
         })
         if progress is not None:
             progress(f"tracked {scenario}", rows[-1])
@@ -259,9 +297,12 @@ def run_tracking_benchmark(predictor: Any, variant: str, detector: str = "gt", s
             progress("tracking real photos moved like video", None)
         metrics = photo_pans(predictor, config, photos=photos, seed=seed)
         if metrics is not None:
-            rows.append({**rows[0], **metrics, "video": f"real:lfpw-train-pan:p{photos}:n90:s{seed}", "scenario": "lfpw_pan",
-                         "renderer": "photo", "hog_recall": None, "load_avg": round(os.getloadavg()[0], 2)} if rows else {})
-    return [r for r in rows if r]
+            rows.append({**base, **metrics, "video": f"real:lfpw-train-pan:p{photos}:n90:s{seed}", "scenario": "lfpw_pan",
+                         "renderer": "photo", "hog_recall": None, "load_avg": round(os.getloadavg()[0], 2)})
+    if photos:
+        rows += photo_rows(base, predictor, detector, config, [s for s in scenarios if s in PHOTO_SCENARIOS], seed=seed,
+                           progress=progress)
+    return rows
 
 
 def write_rows(rows: list[dict[str, Any]], root: Path | None = None) -> Path:
@@ -277,7 +318,9 @@ def rows_table(rows: list[dict[str, Any]]) -> Any:
 
     table = Table(title=f"tracking benchmark: {rows[0]['variant']}, detector {rows[0]['detector']}" if rows else "tracking")
     cols = [("scenario", "scenario", "{}"), ("NME mean %", "nme_mean", "{:.2f}"), ("NME p95 %", "nme_p95", "{:.2f}"),
-            ("jitter % IOD", "jitter_iod", "{:.3f}"), ("ID sw.", "id_switches", "{}"), ("lost", "frames_lost", "{}"),
+            ("jitter % IOD", "jitter_iod", "{:.3f}"), ("ID sw.", "id_switches", "{}"),
+            ("ID err.", "id_errors", "{}"), ("lost", "frames_lost", "{}"), ("recall", "recall", "{:.3f}"),
+            ("re-lock fr.", "relock_frames", "{}"), ("cuts", "cuts_found", "{}"), ("tracks", "tracks_started", "{}"),
             ("face-frames", "face_frames", "{}"), ("crop", "ms_crop", "{:.3f}"), ("landmarks", "ms_landmarks", "{:.3f}"),
             ("filter", "ms_filter", "{:.3f}"), ("pose", "ms_pose", "{:.3f}"), ("frame p50 ms", "p50_frame_ms", "{:.3f}"),
             ("CPU p50 ms", "p50_frame_cpu_ms", "{:.3f}"),
@@ -305,9 +348,11 @@ def benchmark_model(model: str | None = None, oracle: bool = False, backend: str
     console = console or Console()
     if renderer not in ("synth", "flat"):
         raise ValueError(f"unknown renderer {renderer!r}; use synth or flat")
-    unknown = [s for s in scenarios or [] if s not in SCENARIOS]
+    from .photo_bench import PHOTO_SCENARIOS
+
+    unknown = [s for s in scenarios or [] if s not in SCENARIOS and s not in PHOTO_SCENARIOS]
     if unknown:
-        raise ValueError(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+        raise ValueError(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join([*SCENARIOS, *PHOTO_SCENARIOS])}")
     if filter_name not in FILTERS:
         raise ValueError(f"unknown filter {filter_name!r}; choose one of {', '.join(FILTERS)}")
     if detector != "gt":
@@ -321,7 +366,8 @@ def benchmark_model(model: str | None = None, oracle: bool = False, backend: str
         source = Path(str(pick.spec)).name  # which weights: the variant name alone cannot tell shipped from fdfat's
         console.print(f"model: {pick.reason}", highlight=False)
     with console.status("tracking rendered clips") as status:
-        rows = run_tracking_benchmark(predictor, variant, detector, tuple(scenarios or SCENARIOS), frames, seed, backend,
+        rows = run_tracking_benchmark(predictor, variant, detector, tuple(scenarios or (*SCENARIOS, *PHOTO_SCENARIOS)), frames,
+                                      seed, backend,
                                       threads=threads, config=TrackerConfig(filter=filter_name),
                                       progress=lambda what, _: status.update(what), renderer=renderer, photos=photos)
     for row in rows:

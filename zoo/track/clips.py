@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from .faces import FaceState, Painter, make_painter
-from .tracker import crop_from_landmarks
+from .geometry import crop_from_landmarks
 
 FPS = 30.0
 STILL_FRACTION = 0.2

@@ -94,6 +94,7 @@ def run_demo(out_dir: Path | None = None, frames: int = 120, scenario: str = "cr
         "NME vs ground truth, median / p95 (*)": f"{fmt(scores['nme_median'], '%')} / {fmt(scores['nme_p95'], '%')}",
         "jitter on the still start (% inter-ocular)": fmt(scores["jitter_iod"], "%"),
         "id switches / face-frames lost": f"{scores['id_switches']} / {scores['frames_lost']} of {scores['face_frames']}",
+        "recall (ground-truth face-frames tracked)": fmt(scores["recall"]),
         "total demo time": f"{time.perf_counter() - t0:.1f} s",
     }
     console.print(summary_table(summary, f"zoo demo: {scenario}, {pick.spec.split('/')[-1]}", extra))

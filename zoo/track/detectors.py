@@ -211,6 +211,12 @@ class InlineDetector:
         out, self._result = self._result, None
         return out
 
+    def detect_now(self, frame: int, image_rgb: np.ndarray) -> DetectionResult:
+        """Detect on this frame and return the result directly (a re-verification at a cut)."""
+        t0 = time.perf_counter()
+        dets = self.detector.detect(image_rgb)
+        return DetectionResult(frame, dets, (time.perf_counter() - t0) * 1e3)
+
     def close(self) -> None:
         pass
 
@@ -255,6 +261,20 @@ class DetectorThread:
         end = time.monotonic() + timeout
         while self._busy.is_set() and time.monotonic() < end:
             time.sleep(0.001)
+
+    def detect_now(self, frame: int, image_rgb: np.ndarray) -> DetectionResult:
+        """Detect on this frame in the caller's thread, after the pending job; pending results are dropped.
+
+        For re-verification at a cut: the answer is needed on this frame, and results computed on
+        frames before it describe another shot. Only the tracker submits jobs, and it is here, so the
+        detector is idle while this runs.
+        """
+        self.wait_idle()
+        while self.poll() is not None:
+            pass
+        t0 = time.perf_counter()
+        dets = self.detector.detect(image_rgb)
+        return DetectionResult(frame, dets, (time.perf_counter() - t0) * 1e3)
 
     def close(self) -> None:
         self._jobs.put(None)

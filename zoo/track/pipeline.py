@@ -29,9 +29,13 @@ class TrackSummary:
     wall_s: float = 0.0
     detector_calls: int = 0
     detector_ms: float = 0.0
+    cuts: int = 0
+    #: the tracker's counters: tracks started and ended, re-verified, restarted with a new id.
+    tracker_stats: dict[str, Any] = field(default_factory=dict)
 
     def add(self, res: FrameResult) -> None:
         self.frames += 1
+        self.cuts += bool(res.cut)
         self.face_frames += len(res.faces)
         self.ids.update(f.id for f in res.faces)
         if res.faces:
@@ -88,6 +92,7 @@ def track_video(source: VideoSource, tracker: Tracker, out: Path | None = None, 
     finally:
         summary.wall_s = time.perf_counter() - t_start
         summary.detector_calls, summary.detector_ms = tracker.stats["detector_calls"], tracker.stats["detector_ms"]
+        summary.tracker_stats = dict(tracker.stats)
         tracker.close()
         source.close()
         if writer is not None:
@@ -116,7 +121,12 @@ def summary_table(summary: TrackSummary, title: str, extra: dict[str, Any] | Non
         ("frames", str(summary.frames)),
         ("faces tracked (face-frames)", str(summary.face_frames)),
         ("track ids", ", ".join(map(str, sorted(summary.ids))) or "-"),
+        ("shot cuts found", str(summary.cuts)),
     ]
+    st = summary.tracker_stats
+    if st:
+        rows.append(("tracks started / ended", f"{st.get('tracks_started', 0)} / {st.get('tracks_dropped', 0)}"))
+        rows.append(("re-verified (kept id) / restarted (new id)", f"{st.get('reverified', 0)} / {st.get('restarted', 0)}"))
     for k in STAGES:
         if k in med:
             rows.append((f"{k} ms/frame (p50)", f"{med[k]:.3f}"))

@@ -15,10 +15,14 @@ One JSON object per line, one line per frame, in frame order::
           "landmarks": [[x, y], ...],    # K (68 or 70) smoothed points in pixels, zoo.landmarks order
           "pose": {"yaw": .., "pitch": .., "roll": ..,   # degrees, zoo.pose conventions
                    "rvec": [3 floats], "tvec": [3 floats], "error": px} or null,
-          "age": 40                      # frames since the track started
+          "age": 40,                     # frames since the track started
+          "event": null                  # on the frame it happens: "new" (a detection started the track),
+                                         # "restarted" (a new id because, after a cut or a jump, the face
+                                         # there is not the track's), "reverified" (checked, kept its id)
         }
       ],
       "detections": 1,                   # detector boxes that arrived this frame, or null (none ran)
+      "cut": false,                      # a shot cut was detected on this frame (zoo.track.cuts)
       "timings_ms": {"crop": .., "landmarks": .., "filter": .., "pose": .., "total": .., "detect": ..}
     }
 
@@ -38,6 +42,8 @@ from typing import Any
 SCHEMA_VERSION = "zoo.track/1"
 TIMING_KEYS = ("crop", "landmarks", "filter", "pose", "total", "detect")
 POSE_KEYS = ("yaw", "pitch", "roll", "rvec", "tvec")
+#: a face's ``event`` (optional; absent in files written before shot cuts were detected).
+EVENTS = (None, "new", "restarted", "reverified")
 
 
 class SchemaError(ValueError):
@@ -77,6 +83,8 @@ def _face_errors(face: Any, where: str) -> list[str]:
             errs.append(f"{where}.pose: angles must be numbers and rvec/tvec lists of 3 numbers")
     if not _int(face.get("age")) or face["age"] < 0:
         errs.append(f"{where}.age: not a non-negative integer")
+    if face.get("event") not in EVENTS:
+        errs.append(f"{where}.event: not null or one of {', '.join(e for e in EVENTS if e)}")
     return errs
 
 
@@ -106,6 +114,8 @@ def frame_errors(record: Any) -> list[str]:
     dets = record.get("detections")
     if dets is not None and (not _int(dets) or dets < 0):
         errs.append("detections: not null or a non-negative integer")
+    if not isinstance(record.get("cut", False), bool):
+        errs.append("cut: not true or false")
     timings = record.get("timings_ms")
     if not isinstance(timings, dict) or any(k not in timings for k in TIMING_KEYS):
         errs.append(f"timings_ms: not an object with {', '.join(TIMING_KEYS)}")

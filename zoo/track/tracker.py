@@ -8,6 +8,12 @@ capped rate, and promptly after a track is lost or while there is none) only sta
 they are associated with live tracks by IoU with the Hungarian method, and an unmatched one
 becomes a new track when the model scores the face. Landmarks are smoothed per track and the
 head pose comes from solvePnP seeded with the track's previous pose.
+
+Re-verification (``zoo.track.cuts``): at a shot cut every track is checked against a detection run
+on the cut frame itself; a track whose face crop stops looking like the previous frame's, or whose
+pose jumps by more than ``pose_jump`` degrees in one frame, is checked the same way. A checked face
+keeps its track's id only when it still looks like the track's face; otherwise the old track ends
+and the face there starts a new one, so an identity never crosses a cut onto another person.
 """
 
 from __future__ import annotations
@@ -21,9 +27,14 @@ from scipy.optimize import linear_sum_assignment
 
 from zoo.pose import HeadPose, estimate_pose
 
-from .detectors import DetectorThread, InlineDetector
+from .cuts import CutDetector, appearance, appearance_distance
+from .detectors import DetectionResult, DetectorThread, InlineDetector
 from .filters import PointFilter, make_filter
-from .schema import SCHEMA_VERSION
+from .geometry import crop_from_landmarks, iou_matrix
+from .records import FrameResult, TrackedFace
+
+__all__ = ["STAGES", "FrameResult", "LandmarkPredictor", "Track", "TrackedFace", "Tracker", "TrackerConfig",
+           "crop_from_landmarks", "iou_matrix"]
 
 STAGES = ("crop", "landmarks", "filter", "pose")
 
@@ -36,29 +47,6 @@ class LandmarkPredictor(Protocol):
     def predict(self, image_rgb: np.ndarray, box: np.ndarray) -> Any:
         """Landmarks for the face in ``box``, the model's crop box itself (square, already 1.5x the
         landmark extent; not a detector box): an object with ``landmarks`` [K,2] px and ``face_score``."""
-
-
-def crop_from_landmarks(landmarks: np.ndarray, scale: float = 1.5) -> np.ndarray:
-    """The model's inference crop: a square ``scale`` times the landmark box, on its centre.
-
-    The same box as ``zoo.data.dataset.crop_box(landmarks, None)`` (the crop the models are
-    trained around), computed here without importing the training pipeline.
-    """
-    lo, hi = landmarks.min(axis=0), landmarks.max(axis=0)
-    c, half = (lo + hi) / 2, scale * float(np.max(hi - lo)) / 2
-    return np.array([c[0] - half, c[1] - half, c[0] + half, c[1] + half], dtype=np.float64)
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of boxes ``a`` [N,4] and ``b`` [M,4] (x1, y1, x2, y2)."""
-    a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = lambda r: (r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1])  # noqa: E731
-    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
 
 
 @dataclass
@@ -83,6 +71,17 @@ class TrackerConfig:
     #: a matched detection overlapping its track less than this (or a track scoring under
     #: ``min_score``) restarts the track's landmarks from the detection, keeping its id.
     reseed_iou: float = 0.6
+    #: shot-cut threshold (median grid-cell colour-histogram distance, ``zoo.track.cuts``); 0 turns it off.
+    cut_threshold: float = 0.35
+    #: re-verify a track whose crop differs from the previous frame's by more than this
+    #: (``cuts.appearance_distance``: ~0.05 frame to frame, >= 0.3 between two people); 0 turns it off.
+    crop_jump: float = 0.3
+    #: re-verify a track whose yaw, pitch or roll changes by more than this in one frame (degrees).
+    pose_jump: float = 40.0
+    #: after a cut a face keeps its track's id only when it looks this much like it (appearance distance:
+    #: a real face moved and turned a little scores <= 0.1, two people >= 0.2 in 120 LFPW pairs);
+    #: without a cut, twice this (the crop jumped, but the detector still finds a face there).
+    same_face: float = 0.2
 
 
 @dataclass
@@ -98,57 +97,16 @@ class Track:
     low: int = 0
     confirmed_t: float = -np.inf  # last time a detection matched this track
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    look: np.ndarray | None = None  # appearance signature (``cuts.appearance``) of the last trusted frame
+    event: str | None = None  # "new", "restarted" (new id after a re-verification) or "reverified"
+    event_frame: int = 0
+    suspect: bool = False  # waiting for a re-verification
 
     def next_box(self, motion: float) -> np.ndarray:
         box = crop_from_landmarks(self.raw)
         side = box[2] - box[0]
         shift = np.clip(self.velocity * motion, -0.5 * side, 0.5 * side)
         return box + np.concatenate([shift, shift])
-
-
-@dataclass
-class TrackedFace:
-    """One face in one frame's output."""
-
-    id: int
-    box: np.ndarray
-    score: float | None
-    landmarks: np.ndarray
-    pose: HeadPose | None
-    age: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "box": [round(float(v), 2) for v in self.box],
-            "score": None if self.score is None else round(float(min(max(self.score, 0.0), 1.0)), 4),
-            "landmarks": np.round(self.landmarks, 2).tolist(),
-            "pose": None if self.pose is None else _rounded(self.pose.to_dict()),
-            "age": self.age,
-        }
-
-
-def _rounded(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: ([round(x, 4) for x in v] if isinstance(v, list) else round(v, 4)) for k, v in d.items()}
-
-
-@dataclass
-class FrameResult:
-    frame: int
-    t: float
-    width: int
-    height: int
-    faces: list[TrackedFace]
-    detections: int | None
-    timings: dict[str, float | None]
-
-    def to_record(self) -> dict[str, Any]:
-        """The JSON-lines record (``zoo.track.schema``)."""
-        return {
-            "schema": SCHEMA_VERSION, "frame": self.frame, "t": round(self.t, 4), "width": self.width,
-            "height": self.height, "faces": [f.to_dict() for f in self.faces], "detections": self.detections,
-            "timings_ms": {k: (None if v is None else round(v, 4)) for k, v in self.timings.items()},
-        }
 
 
 class Tracker:
@@ -163,33 +121,44 @@ class Tracker:
         self._next_id = 0
         self._last_submit = -np.inf
         self._need_detect = True
-        self.stats = {"detections": 0, "detector_calls": 0, "detector_ms": 0.0, "tracks_started": 0, "tracks_dropped": 0}
+        self.stats = {"detections": 0, "detector_calls": 0, "detector_ms": 0.0, "tracks_started": 0, "tracks_dropped": 0,
+                      "cuts": 0, "reverified": 0, "restarted": 0}
+        self._cuts = CutDetector(self.config.cut_threshold) if self.config.cut_threshold > 0 else None
+        self._last_check = -np.inf
 
     # ------------------------------------------------------------------ per-frame update
     def update(self, image_rgb: np.ndarray, frame: int, t: float) -> FrameResult:
         """Advance every track to this frame, fold in detections, return this frame's faces."""
         h, w = image_rgb.shape[:2]
         timings: dict[str, float | None] = dict.fromkeys(STAGES, 0.0)
-        self._maybe_detect(image_rgb, frame, t)  # not timed: normally a hand-off to the background thread
-        if not self.tracks and isinstance(self.runner, DetectorThread):
+        t_start = time.perf_counter()
+        cut = self._cuts is not None and self._cuts.update(image_rgb)
+        if cut:
+            self.stats["cuts"] += 1
+        else:
+            self._maybe_detect(image_rgb, frame, t)  # not timed: normally a hand-off to the background thread
+        if not cut and not self.tracks and isinstance(self.runner, DetectorThread):
             # Nothing to track until the detector answers: waiting costs no tracking, and a file read
             # faster than real time would otherwise run past every face before the first detection.
             self.runner.wait_idle()
+        cut_ms = (time.perf_counter() - t_start) * 1e3
         t_start = time.perf_counter()
         for tr in list(self.tracks):
-            if not self._step(tr, image_rgb, t, timings):
-                self.tracks.remove(tr)
-                self.stats["tracks_dropped"] += 1
-                self._need_detect = True
+            if cut:  # the old shot's landmarks say nothing about this one: check every track
+                tr.suspect = True
+            elif not self._step(tr, image_rgb, t, timings):
+                self._end(tr)
         self._merge_duplicates()
-        n_det, det_ms = self._fold_detections(image_rgb, frame, t, timings)
+        sync = self._reverify(image_rgb, frame, t, timings, cut)
+        n_det, det_ms = sync if sync is not None else self._fold_detections(image_rgb, frame, t, timings)
         if not self.tracks:
             self._need_detect = True
         faces = [TrackedFace(tr.id, crop_from_landmarks(tr.landmarks), tr.score, tr.landmarks, tr.pose,
-                             frame - tr.start_frame) for tr in sorted(self.tracks, key=lambda tr: tr.id)]
-        timings["total"] = (time.perf_counter() - t_start) * 1e3
+                             frame - tr.start_frame, tr.event, frame - tr.event_frame)
+                 for tr in sorted(self.tracks, key=lambda tr: tr.id)]
+        timings["total"] = (time.perf_counter() - t_start) * 1e3 + cut_ms
         timings["detect"] = det_ms
-        return FrameResult(frame, float(t), w, h, faces, n_det, timings)
+        return FrameResult(frame, float(t), w, h, faces, n_det, timings, cut)
 
     def seed(self, image_rgb: np.ndarray, box: np.ndarray, frame: int, t: float) -> Track | None:
         """Start a track from a crop box (e.g. ground truth when no detector fires), as a detection would.
@@ -245,11 +214,28 @@ class Tracker:
             # detector's own latency) is kept regardless, so a face the detector keeps finding keeps its id.
             return tr.low < self.config.patience or t - tr.confirmed_t <= 1.5 / self.config.detect_hz
         tr.low = 0
+        t0 = time.perf_counter()
+        look = appearance(image, lm) if self.config.crop_jump > 0 else None
+        jumped = look is not None and tr.look is not None and appearance_distance(look, tr.look) > self.config.crop_jump
+        timings["crop"] += (time.perf_counter() - t0) * 1e3
         centre_move = lm.mean(0) - tr.raw.mean(0)
         tr.velocity = 0.7 * centre_move + 0.3 * tr.velocity
         tr.raw = lm
+        before = tr.pose
         self._smooth_and_pose(tr, t, (w, h), timings)
+        if before is not None and tr.pose is not None and max(abs(tr.pose.yaw - before.yaw), abs(tr.pose.pitch - before.pitch),
+                                                              abs(tr.pose.roll - before.roll)) > self.config.pose_jump:
+            tr.pose, jumped = None, True  # re-solved without the old pose as a prior on the next frame
+        if jumped:
+            tr.suspect = True
+        elif look is not None:  # looks like its face again (a hand passed): nothing left to check
+            tr.suspect, tr.look = False, look
         return True
+
+    def _end(self, tr: Track) -> None:
+        self.tracks.remove(tr)
+        self.stats["tracks_dropped"] += 1
+        self._need_detect = True
 
     def _smooth_and_pose(self, tr: Track, t: float, size: tuple[int, int], timings: dict) -> None:
         t0 = time.perf_counter()
@@ -263,9 +249,9 @@ class Tracker:
                 tr.pose = None
             timings["pose"] += (time.perf_counter() - t1) * 1e3
 
-    def _start(self, image: np.ndarray, box: np.ndarray, frame: int, t: float, timings: dict) -> Track | None:
-        if len(self.tracks) >= self.config.max_tracks:
-            return None
+    def _settle(self, image: np.ndarray, box: np.ndarray, timings: dict) -> tuple[np.ndarray, list[float | None]] | None:
+        """``init_passes`` landmark passes from a box (each re-crops from the last): (landmarks, scores),
+        or None when the landmarks are implausible."""
         h, w = image.shape[:2]
         lm, scores = None, []
         for _ in range(max(1, self.config.init_passes)):
@@ -274,17 +260,99 @@ class Tracker:
             if not self._face_ok(lm, None, w, h):
                 return None
             box = crop_from_landmarks(lm)
+        return lm, scores
+
+    def _start(self, image: np.ndarray, box: np.ndarray, frame: int, t: float, timings: dict,
+               settled: tuple[np.ndarray, list[float | None]] | None = None) -> Track | None:
+        if len(self.tracks) >= self.config.max_tracks:
+            return None
+        h, w = image.shape[:2]
+        settled = settled or self._settle(image, box, timings)
+        if settled is None:
+            return None
+        lm, scores = settled
         # The detector starts tracks, whatever the model's score: a track holds its face at least
         # until the next detection, and from then on the score (or new detections) keeps it alive.
-        best = None if scores[-1] is None else max(scores)
-        tr = Track(self._next_id, lm, lm, scores[-1], make_filter(self.config.filter), frame, score_ema=best, confirmed_t=t)
+        best = None if scores[-1] is None else max(s for s in scores if s is not None)
+        tr = Track(self._next_id, lm, lm, scores[-1], make_filter(self.config.filter), frame, score_ema=best, confirmed_t=t,
+                   event="new", event_frame=frame)
         if self._duplicate_of_live(tr):
             return None
         self._next_id += 1
+        tr.look = appearance(image, lm) if self.config.crop_jump > 0 or self._cuts is not None else None
         self._smooth_and_pose(tr, t, (w, h), timings)
         self.tracks.append(tr)
         self.stats["tracks_started"] += 1
         return tr
+
+    def _reverify(self, image: np.ndarray, frame: int, t: float, timings: dict,
+                  cut: bool) -> tuple[int | None, float | None] | None:
+        """Check the suspect tracks (all of them at a cut) against a detection run on this very frame.
+
+        Each checked track re-settles its landmarks from the detection it overlaps (or, with none, from
+        its own last crop). The face there keeps the track's id when it looks like the track's face
+        (``same_face``); otherwise the track ends and the face starts a new id ("restarted"). At a cut
+        a track with no face left ends; elsewhere (a hand in front, a fast turn) the model's score
+        decides as on any frame. Outside cuts, checks run at most ``detect_hz`` times a second.
+        Returns (detections, detector ms) when it ran, else None.
+        """
+        suspects = [tr for tr in self.tracks if tr.suspect]
+        if not suspects or (not cut and (self.runner is None or t - self._last_check < 1.0 / max(self.config.detect_hz, 1e-6))):
+            return None
+        self._last_check = t
+        result = self._detect_now(image, frame)
+        boxes = [self.runner.detector.crop_box(d.box) for d in result.detections] if result is not None else []
+        free = list(boxes)
+        h, w = image.shape[:2]
+        for tr in suspects:
+            tr.suspect = False
+            old, box = crop_from_landmarks(tr.raw), None
+            if free:
+                iou = iou_matrix(np.array(free), old)[:, 0]
+                k = int(np.argmax(iou))
+                box = free.pop(k) if iou[k] >= self.config.iou_match else None
+            if box is None and not cut:  # nothing new to check against: the model's score decides, as on any frame
+                continue
+            settled = self._settle(image, old if box is None else box, timings)
+            # Without a detection behind it, the face there must also convince the model's face score.
+            if settled is None or (box is None and not self._face_ok(settled[0], settled[1][-1], w, h)):
+                if cut:
+                    self._end(tr)
+                continue  # elsewhere the detection box held no plausible face: leave the track as it was
+            look = appearance(image, settled[0])
+            if tr.look is None or appearance_distance(look, tr.look) <= self.config.same_face * (1 if cut else 2):
+                self._restart_landmarks(tr, settled[0], settled[1][-1], t, (w, h), timings)
+                tr.look, tr.event, tr.event_frame = look, "reverified", frame
+                tr.confirmed_t = t if box is not None else tr.confirmed_t
+                self.stats["reverified"] += 1
+                continue
+            self._end(tr)
+            new = self._start(image, old, frame, t, timings, settled)
+            if new is not None:
+                new.event = "restarted"
+                self.stats["restarted"] += 1
+        for box in free:
+            self._start(image, box, frame, t, timings)
+        if result is None:
+            return None, None
+        self._last_submit, self._need_detect = t, False
+        return len(result.detections), result.ms
+
+    def _detect_now(self, image: np.ndarray, frame: int) -> DetectionResult | None:
+        if self.runner is None:
+            return None
+        result = self.runner.detect_now(frame, image)
+        self.stats["detector_calls"] += 1
+        self.stats["detections"] += len(result.detections)
+        self.stats["detector_ms"] += result.ms
+        return result
+
+    def _restart_landmarks(self, tr: Track, lm: np.ndarray, score: float | None, t: float, size: tuple[int, int],
+                           timings: dict) -> None:
+        """Jump a track to new landmarks: no smoothing across the jump, no pose prior from before it."""
+        tr.raw, tr.score, tr.velocity, tr.pose, tr.low = lm, score, np.zeros(2), None, 0
+        tr.filter.reset()
+        self._smooth_and_pose(tr, t, size, timings)
 
     def _same_face(self, a: np.ndarray, b: np.ndarray) -> bool:
         side = max(float(np.ptp(a, axis=0).max()), 1.0)
@@ -354,6 +422,6 @@ class Tracker:
             lm, score = self._predict(image, crop_from_landmarks(lm), timings)
         if not self._face_ok(lm, None, w, h):
             return
-        tr.raw, tr.score, tr.velocity = lm, score, np.zeros(2)
-        tr.filter.reset()  # do not smooth across the jump
-        self._smooth_and_pose(tr, t, (w, h), timings)
+        self._restart_landmarks(tr, lm, score, t, (w, h), timings)
+        if tr.look is not None:
+            tr.look = appearance(image, lm)

@@ -135,15 +135,25 @@ class VideoWriter:
         self._w.release()
 
 
+#: how long (frames) the annotated video flags a track's last event, and the flag's text.
+EVENT_FRAMES = 15
+EVENT_TAGS = {"new": "NEW", "restarted": "NEW ID", "reverified": "RE-VERIFIED"}
 _ID_COLOURS = [(255, 80, 80), (80, 220, 80), (80, 160, 255), (255, 200, 40), (220, 80, 255), (40, 220, 220)]
 
 
 def draw_result(image: np.ndarray, result: FrameResult, fps: float | None = None) -> np.ndarray:
-    """Draw landmarks, box, track id, score, pose axes and FPS in place on an RGB image."""
+    """Draw landmarks, box, track id, score, pose axes and FPS in place on an RGB image.
+
+    For ``EVENT_FRAMES`` frames after a track starts, restarts with a new id or is re-verified, its box
+    is drawn thick with the event's tag under it; a frame where a shot cut was found says "CUT".
+    """
     for face in result.faces:
         colour = _ID_COLOURS[face.id % len(_ID_COLOURS)]
         x1, y1, x2, y2 = (int(round(v)) for v in face.box)
-        cv2.rectangle(image, (x1, y1), (x2, y2), colour, 1, cv2.LINE_AA)
+        flagged = face.event in EVENT_TAGS and face.event_age < EVENT_FRAMES
+        cv2.rectangle(image, (x1, y1), (x2, y2), colour, 3 if flagged else 1, cv2.LINE_AA)
+        if flagged:
+            cv2.putText(image, EVENT_TAGS[face.event], (x1, y2 + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1, cv2.LINE_AA)
         pts = np.round(face.landmarks * 4).astype(np.int32)
         for a, b, closed in CONTOURS:
             if b <= len(pts):
@@ -159,6 +169,7 @@ def draw_result(image: np.ndarray, result: FrameResult, fps: float | None = None
         cv2.putText(image, label, (x1, max(12, y1 - 5)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1, cv2.LINE_AA)
     if fps is not None:
         text = f"{fps:.0f} FPS | tracker {result.timings.get('total') or 0:.1f} ms | frame {result.frame}"
+        text += " | CUT" if result.cut else ""
         (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
         cv2.rectangle(image, (4, 4), (12 + tw, 12 + th), (0, 0, 0), -1)
         cv2.putText(image, text, (8, 8 + th), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
