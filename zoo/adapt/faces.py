@@ -1,7 +1,8 @@
 """The labelled faces a map is fit on, checked before any model runs.
 
-Every face must have the same number of points, all finite and inside its image: a NaN or an
-off-image point would bend the least-squares fit towards one bad label without any warning.
+Every face must have the same number of points, all finite (the reader refuses NaN) and inside
+its image: a NaN or an off-image point would bend the least-squares fit towards one bad label
+without any warning.
 """
 
 from __future__ import annotations
@@ -57,16 +58,26 @@ def load_labelled(dataset: Path, splits: tuple[str, ...] | None = None) -> Label
     """Faces of the dataset YAML's splits (all of them by default), checked; AdaptError on bad input."""
     import cv2
 
-    from zoo.data.formats import DatasetError, load_dataset_yaml, parse_dataset_yaml
+    from zoo.data.formats import DatasetError, Sample, annotation_path, parse_dataset_yaml, read_annotation
 
     dataset = Path(dataset)
+    samples = []
     try:
         spec = parse_dataset_yaml(dataset)
         chosen = splits or tuple(spec.splits)
-        samples = [s for split in chosen for s in load_dataset_yaml(dataset, split) if s.is_face]
+        unknown = [s for s in chosen if s not in spec.splits]
+        if unknown:
+            have = ", ".join(spec.splits) or "none"
+            raise AdaptError(f"{dataset}: no '{unknown[0]}' split (it has: {have}); pick one of those")
+        for split in chosen:
+            for image, origin in spec.splits[split]:
+                ann = annotation_path(image)
+                if ann is None:
+                    raise AdaptError(f"{image}: no landmarks beside it (expected {Path(image).stem}.pts or "
+                                     f"{Path(image).stem}_ldmks.txt; listed at {origin}); add them or drop the entry")
+                samples.append(Sample(image, read_annotation(ann, counts=None)))  # any convention: 5, 68, 98 ...
     except DatasetError as e:
         raise AdaptError(str(e)) from None
-    samples = [s for s in samples if s.landmarks is not None]
     if not samples:
         raise AdaptError(f"{dataset}: no labelled faces in split(s) {', '.join(chosen) or 'none'}; list images with landmarks")
     counts = [len(s.landmarks) for s in samples]
@@ -80,8 +91,6 @@ def load_labelled(dataset: Path, splits: tuple[str, ...] | None = None) -> Label
     sizes = []
     for s in samples:
         pts = np.asarray(s.landmarks, np.float64)
-        if not np.isfinite(pts).all():
-            raise AdaptError(f"{s.image_path}: its landmarks contain NaN or infinite values; fix the annotation or drop the face")
         if not Path(s.image_path).is_file():
             raise AdaptError(f"{s.image_path}: image missing (listed in {dataset}); add it or drop the entry")
         image = cv2.imread(str(s.image_path), cv2.IMREAD_UNCHANGED)

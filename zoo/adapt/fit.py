@@ -117,6 +117,8 @@ def fit_mlp(model_points: np.ndarray, target_points: np.ndarray, alpha: float, s
     base = fit_ridge(model_points, target_points, alpha)
     x, y = design(model_points, target_points)
     resid = y - base.local(x)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a 64-unit layer on a few hundred faces: more threads only contend
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, y.shape[1]))
@@ -129,6 +131,7 @@ def fit_mlp(model_points: np.ndarray, target_points: np.ndarray, alpha: float, s
             loss = ((net(tx) - ty) ** 2).sum(1).mean()
             loss.backward()
             opt.step()
+    torch.set_num_threads(threads)
     p = {k: v.detach().double().numpy() for k, v in net.state_dict().items()}
     mlp = {"w1": p["0.weight"].T, "b1": p["0.bias"], "w2": p["2.weight"].T, "b2": p["2.bias"]}
     return Map(base.weight, base.bias, alpha, mlp)

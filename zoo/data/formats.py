@@ -79,14 +79,18 @@ def _read_annotation_text(path: Path) -> str:
         raise DatasetError(f"{path}: not a text file (binary content); fix or regenerate the landmarks") from None
 
 
-def _checked_points(path: Path, pts: np.ndarray) -> np.ndarray:
+def _checked_points(path: Path, pts: np.ndarray, counts: tuple[int, ...] | None = POINT_COUNTS) -> np.ndarray:
     """``pts`` (as float32) when it is a face's worth of finite, plausible coordinates, else a one-line DatasetError.
 
     The reader refuses what no training step or metric can use (a NaN spreads through a whole batch's
-    loss, a wrong count breaks the collate) rather than leaving each consumer to find out.
+    loss, a wrong count breaks the collate) rather than leaving each consumer to find out. ``counts=None``
+    takes any count (``zoo adapt`` reads other conventions: 5, 98 ... points).
     """
-    if len(pts) not in POINT_COUNTS:
-        raise DatasetError(f"{path}: wrong point count: {len(pts)} (expected 68 or 70); fix or regenerate the file")
+    if counts is not None and len(pts) not in counts:
+        want = " or ".join(str(c) for c in counts)
+        raise DatasetError(f"{path}: wrong point count: {len(pts)} (expected {want}); fix or regenerate the file")
+    if len(pts) == 0:
+        raise DatasetError(f"{path}: no points; fix or regenerate the file")
     bad = ~np.isfinite(pts).all(axis=1)
     if bad.any():
         raise DatasetError(f"{path}: {int(bad.sum())} point(s) are NaN or infinite (e.g. point {int(np.argmax(bad))}); "
@@ -97,7 +101,7 @@ def _checked_points(path: Path, pts: np.ndarray) -> np.ndarray:
     return pts.astype(np.float32)  # checked in float64 first: 1e300 would overflow to inf in the cast
 
 
-def read_ldmks(path: Path) -> np.ndarray:
+def read_ldmks(path: Path, counts: tuple[int, ...] | None = POINT_COUNTS) -> np.ndarray:
     """FaceSynthetics ``_ldmks.txt``: one ``x y`` per line -> [K,2] float32 (already 0-based)."""
     path = Path(path)
     text = _read_annotation_text(path)
@@ -108,10 +112,10 @@ def read_ldmks(path: Path) -> np.ndarray:
         pts = np.array([float(v) for r in lines for v in r[:2]], dtype=np.float64).reshape(-1, 2)
     except ValueError:
         raise DatasetError(f"{path}: non-numeric coordinates; fix or regenerate the file") from None
-    return _checked_points(path, pts)
+    return _checked_points(path, pts, counts)
 
 
-def read_pts(path: Path) -> np.ndarray:
+def read_pts(path: Path, counts: tuple[int, ...] | None = POINT_COUNTS) -> np.ndarray:
     """300-W ``.pts`` -> [K,2] float32, converted from 1-based to 0-based pixels."""
     path = Path(path)
     text = _read_annotation_text(path)
@@ -136,7 +140,7 @@ def read_pts(path: Path) -> np.ndarray:
     pts = pts.reshape(-1, 2) - 1.0
     if declared is not None and declared != len(pts):
         raise DatasetError(f"{path}: header says n_points {declared} but the file has {len(pts)} points; fix the file")
-    return _checked_points(path, pts)
+    return _checked_points(path, pts, counts)
 
 
 def read_meta(path: Path) -> dict:
@@ -163,9 +167,9 @@ def annotation_path(image: Path) -> Path | None:
     return None
 
 
-def read_annotation(path: Path) -> np.ndarray:
-    """Read either landmark format, picked by file name."""
-    return read_ldmks(path) if str(path).endswith(LDMKS_SUFFIX) else read_pts(path)
+def read_annotation(path: Path, counts: tuple[int, ...] | None = POINT_COUNTS) -> np.ndarray:
+    """Read either landmark format, picked by file name; ``counts=None`` takes any point count."""
+    return read_ldmks(path, counts) if str(path).endswith(LDMKS_SUFFIX) else read_pts(path, counts)
 
 
 def load_face(image: Path) -> Sample:
