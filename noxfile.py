@@ -1,4 +1,4 @@
-"""nox sessions: tests, lint, bench, eval, tables, docs.
+"""nox sessions: tests, lint, bench, eval, tables, docs, soak.
 
 ``tests`` and ``lint`` build their own virtual environments (reused between runs). ``bench``,
 ``eval``, ``tables`` and ``docs`` run in the environment nox itself runs in (``python=False``): they
@@ -143,6 +143,25 @@ def eval(session: nox.Session) -> None:  # noqa: A001 - the session's name is th
     session.log("coreml: skipped; coremltools converts on Linux, but only macOS can run a CoreML model")
     for job in jobs:
         session.run(*job)
+
+
+#: ``nox -s soak`` (issue 24): SIGKILLs per writer, fresh fuzz examples per property, and the test files it runs.
+SOAK_KILLS = 50
+SOAK_FUZZ_EXAMPLES = 1000
+SOAK_TESTS = ("tests/checkpoints/test_fuzz_checkpoints.py", "tests/checkpoints/test_hostile_pickles.py",
+              "tests/data/test_fuzz_readers.py", "tests/data/test_images.py", "tests/backends/test_fuzz_manifests.py",
+              "tests/track/test_fuzz_video.py", "tests/test_results_faults.py", "tests/test_cli_validation.py")
+
+
+@nox.session(python=False)
+def soak(session: nox.Session) -> None:
+    """The slow half of the fault tests (docs/reliability.md): SOAK_KILLS kill -9 at random moments per writer
+    (checkpoint save, export, results CSV upsert, dataset render; tests/faults.py prints the figures), then the
+    fuzz tests with SOAK_FUZZ_EXAMPLES fresh random examples per property and the slow tests among them (two
+    trainers sharing one image cache). ``-- ARGS`` replaces tests/faults.py's arguments, e.g. ``-- results:200``."""
+    session.run("python", str(HERE / "tests" / "faults.py"), *(session.posargs or ["all", "--kills", str(SOAK_KILLS)]))
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *(str(HERE / t) for t in SOAK_TESTS),
+                env={"ZOO_FUZZ_EXAMPLES": str(SOAK_FUZZ_EXAMPLES)})
 
 
 @nox.session(python=False)

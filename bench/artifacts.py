@@ -183,7 +183,7 @@ def ensure_artifact(source: ModelSource, backend: str, precision: str, allow_dri
     the accuracy harness never does, so a drifting conversion cannot be scored silently.
     """
     from zoo.backends import ParityError, get_backend, load_artifact
-    from zoo.backends.base import parity_summary
+    from zoo.backends.base import MANIFEST_NAME, parity_summary
 
     if source.artifact is not None:
         return source.artifact
@@ -207,6 +207,8 @@ def ensure_artifact(source: ModelSource, backend: str, precision: str, allow_dri
                               "(a cached export kept with drift allowed)", parity)
         return cached
     model = source.load()
+    for stale in (marker, out / MANIFEST_NAME):  # a kill mid-export must not leave them vouching for a half-written file
+        stale.unlink(missing_ok=True)
     export = get_backend(backend).export
     kwargs = {"allow_drift": True} if allow_drift and "allow_drift" in inspect.signature(export).parameters else {}
     artifact = export(model, out, precision, None, **kwargs)

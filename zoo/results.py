@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import glob
 import os
 import platform
 import re
@@ -169,6 +170,7 @@ def upsert_rows(csv_path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], 
     with open(lock_path, "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
+            _sweep_temps(path)
             old_columns, old_rows = _read_raw(path)
             order = list(columns)
             for c in [*old_columns, *(k for r in rows for k in r)]:
@@ -184,6 +186,16 @@ def upsert_rows(csv_path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], 
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return path
+
+
+def _sweep_temps(path: Path) -> None:
+    """Remove temp files a killed writer of this table left (``.NAME.csv.*.tmp``, see ``zoo.fileio``).
+
+    Called under the table's lock, where no other writer of it is mid-write, so every such file is stale;
+    without this each ``kill -9`` during a write would leave one in results/ for good.
+    """
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def _atomic_write_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, str]]) -> None:

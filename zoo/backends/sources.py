@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import get_backend
-from .base import Artifact, ArtifactError, BackendError, load_artifact
+from .base import MANIFEST_NAME, Artifact, ArtifactError, BackendError, load_artifact
 from .calibration import Calibration, calibration_set
 from .exporting import source_info
 
@@ -94,5 +94,9 @@ def export_model(model: Any, backend: str, precision: str, out: Path, calib: Cal
         hit = cached(folder, source, backend, precision, calib)
         if hit is not None:
             return hit, True, time.perf_counter() - started
+    # The model file is written in place and the manifest last: with the old manifest gone first, a kill
+    # mid-export leaves a folder that load_artifact refuses and the next call redoes, never an old manifest
+    # vouching for a half-written model file.
+    (folder / MANIFEST_NAME).unlink(missing_ok=True)
     artifact = get_backend(backend).export(model, folder, precision, calib, allow_drift=allow_drift)
     return artifact, False, time.perf_counter() - started
