@@ -121,16 +121,18 @@ class Predictor:
             pixels, matrix = crop_and_resize(image_rgb, crop, self.input_size)
             out = self.runtime.run(normalize(pixels)[None])
             points = crop_to_image(out["landmarks"][0], matrix, self.input_size)
+            # an adapted model (zoo adapt) also gives its own iBUG points: re-crops and pose follow those
+            own = crop_to_image(out["source_landmarks"][0], matrix, self.input_size) if "source_landmarks" in out else points
             if step < refine:
-                crop = crop_box(points, None)
+                crop = crop_box(own, None)
         score = float(out["face_score"][0, 0]) if "face_score" in out else None
         pose = None
-        if with_pose and points.shape[0] >= 68:
+        if with_pose and own.shape[0] >= 68:
             from zoo.pose import estimate_pose
 
             h, w = image_rgb.shape[:2]
             try:
-                pose = estimate_pose(points, (w, h), pose_prev)
+                pose = estimate_pose(own, (w, h), pose_prev)
             except ValueError:
                 pose = None
         return Prediction(points.astype(np.float32), score, pose, np.asarray(crop, np.float64))

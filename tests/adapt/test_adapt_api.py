@@ -128,3 +128,20 @@ def test_a_crash_while_writing_leaves_nothing(tmp_path: Path, renders: list, mon
     with pytest.raises(OSError, match="disk full"):
         adapt(MODEL, data, out, k=3, crop="jitter", backend="torch")
     assert not out.exists() and list(out.parent.iterdir()) == []
+
+
+def test_predict_crops_and_poses_from_the_models_own_points(tmp_path: Path, renders: list) -> None:
+    """A 5-point convention neither outlines a face nor fits the 3D mean face: predict re-crops and
+    solves head pose from the network's own points, which the adapted network still outputs."""
+    from zoo.predict import Predictor
+
+    out = tmp_path / "adapted.pt"
+    adapt(MODEL, write_dataset(tmp_path / "d", renders, 5), out, k=3, crop="jitter", backend="torch")
+    image, landmarks = renders[0]
+    box = np.concatenate([landmarks.min(0), landmarks.max(0)])
+    adapted = Predictor.from_spec(out, backend="torch").predict(image, box, refine=1)
+    plain = Predictor.from_spec(MODEL, backend="torch").predict(image, box, refine=1)
+    assert adapted.landmarks.shape == (5, 2)
+    np.testing.assert_allclose(adapted.box, plain.box, atol=1e-3)  # the same re-crop as the unadapted network
+    assert adapted.pose is not None and plain.pose is not None
+    assert abs(adapted.pose.yaw - plain.pose.yaw) < 1e-3

@@ -40,6 +40,7 @@ def test_onnx_export_of_an_adapted_checkpoint(tmp_path: Path, k: int, kind: str)
     art, reused, _ = export_model(net, "onnx", "fp32", tmp_path / "exports", calib)
     assert not reused
     assert art.manifest["outputs"]["landmarks"]["shape"] == [-1, k, 2]
+    assert art.manifest["outputs"]["source_landmarks"]["shape"] == [-1, 70, 2]  # the network's own points stay
     parity = art.manifest["parity"]
     assert parity["passed"] and parity["max_abs_error_landmarks"] <= PARITY_LIMITS["fp32"]
     x = np.random.default_rng(0).uniform(-1, 1, (3, 3, 96, 96)).astype(np.float32)
@@ -49,6 +50,7 @@ def test_onnx_export_of_an_adapted_checkpoint(tmp_path: Path, k: int, kind: str)
     assert got["landmarks"].shape == (3, k, 2)
     np.testing.assert_allclose(got["landmarks"], want["landmarks"].numpy(), atol=1e-4)
     np.testing.assert_allclose(got["face_score"], want["face_score"].numpy(), atol=1e-4)
+    np.testing.assert_allclose(got["source_landmarks"], want["source_landmarks"].numpy(), atol=1e-4)
 
 
 def test_torch_artifact_of_an_adapted_net_keeps_its_map(tmp_path: Path) -> None:

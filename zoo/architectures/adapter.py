@@ -14,13 +14,15 @@ dict of tensors (``adapter_state``), loadable with ``torch.load(weights_only=Tru
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from zoo.landmarks import OUTER_EYE_CORNERS
+
+from .registry import VariantSpec
 
 ADAPTER_FORMAT = "zoo-adapter/1"
 KINDS = ("ridge", "mlp")
@@ -78,11 +80,26 @@ class LandmarkMap(nn.Module):
         return from_eye_frame(y.reshape(-1, self.target_points, 2), origin, axis, unit)
 
 
-class AdaptedNet(nn.Module):
-    """A zoo network whose landmark output goes through a ``LandmarkMap``; other outputs unchanged.
+@dataclass(frozen=True)
+class AdaptedSpec(VariantSpec):
+    """A variant's spec whose ``landmarks`` are another convention (``num_points`` of them).
 
-    ``spec`` is the network's spec with ``num_points`` set to the target's count, so manifests,
-    exports and output shapes name the adapted convention; ``base.spec`` rebuilds the network.
+    The network's own ``source_points`` stay an output, ``source_landmarks``: crops and head pose
+    follow those, since a 5-point convention neither outlines a face nor fits the 3D mean face.
+    """
+
+    source_points: int = 70
+
+    @property
+    def heads(self) -> tuple[str, ...]:
+        return (*super().heads, "source_landmarks")
+
+
+class AdaptedNet(nn.Module):
+    """A zoo network whose landmark output goes through a ``LandmarkMap``; its own points are kept.
+
+    ``spec`` says ``num_points`` = the target's count, so manifests, exports and output shapes name
+    the adapted convention; ``base.spec`` rebuilds the network.
     """
 
     def __init__(self, base: nn.Module, landmark_map: LandmarkMap, info: dict[str, Any] | None = None) -> None:
@@ -90,11 +107,13 @@ class AdaptedNet(nn.Module):
         self.base = base
         self.landmark_map = landmark_map
         self.info = dict(info or {})
-        self.spec = replace(base.spec, num_points=landmark_map.target_points)
-        self.output_names = base.output_names
+        fields = {**base.spec.to_dict(), "num_points": landmark_map.target_points, "source_points": base.spec.num_points}
+        self.spec = AdaptedSpec(**fields)
+        self.output_names = (*base.output_names, "source_landmarks")
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         out = dict(self.base(x))
+        out["source_landmarks"] = out["landmarks"]
         out["landmarks"] = self.landmark_map(out["landmarks"])
         return out
 

@@ -123,10 +123,12 @@ def input_block(size: int, layout: str = "NCHW", batch: int | None = None, name:
             "runtime_input": "NCHW float32 (the Runtime converts to this layout itself)"}
 
 
-def outputs_block(heads: tuple[str, ...], num_points: int) -> dict[str, Any]:
-    """Named outputs with their shapes and units."""
+def outputs_block(heads: tuple[str, ...], num_points: int, source_points: int = 70) -> dict[str, Any]:
+    """Named outputs with their shapes and units (``source_landmarks``: an adapted model's own points)."""
+    units = "crop coordinates in [-0.5, 0.5]; pixel = (v + 0.5) * size"
     desc = {
-        "landmarks": {"shape": [-1, num_points, 2], "units": "crop coordinates in [-0.5, 0.5]; pixel = (v + 0.5) * size"},
+        "landmarks": {"shape": [-1, num_points, 2], "units": units},
+        "source_landmarks": {"shape": [-1, source_points, 2], "units": f"{units}; the network's points before zoo adapt's map"},
         "face_score": {"shape": [-1, 1], "units": "probability of a face, [0, 1]"},
         "pose": {"shape": [-1, 3], "units": "(yaw, pitch, roll) degrees / 90"},
     }
@@ -159,7 +161,7 @@ def base_manifest(backend: str, precision: str, spec: Any, source: Mapping[str, 
         "precision": precision,
         "file": file,
         "input": input_block(spec.input_size, layout, batch),
-        "outputs": outputs_block(spec.heads, spec.num_points),
+        "outputs": outputs_block(spec.heads, spec.num_points, getattr(spec, "source_points", 70)),
         "zoo_version": __version__,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -121,7 +121,8 @@ def describe(path: Path) -> dict[str, Any]:
 def check_structure(path: Path, spec: Any) -> dict[str, Any]:
     """The saved package must take ``input`` [1,3,S,S] and give the contract's outputs."""
     found = describe(path)
-    want_out = {"landmarks": [1, spec.num_points, 2], "face_score": [1, 1], "pose": [1, 3]}
+    want_out = {"landmarks": [1, spec.num_points, 2], "face_score": [1, 1], "pose": [1, 3],
+                "source_landmarks": [1, getattr(spec, "source_points", 70), 2]}
     expected = {"inputs": {"input": [1, 3, spec.input_size, spec.input_size]},
                 "outputs": {h: want_out[h] for h in spec.heads}}
     for key in ("inputs", "outputs"):
