@@ -178,16 +178,19 @@ def tracking_table(root: Path | None = None) -> str:
     version only, as older clips can no longer be rendered), the real-photo pan, and the median frame time."""
     from zoo.synth import RENDER_VERSION
     from zoo.track.clips import SCENARIOS
+    from zoo.track.photo_bench import PHOTO_SCENARIOS
 
     current = f"synth-v{RENDER_VERSION}:"
     rows = [r for r in read_table("tracking", root) if str(r.get("video", "")).startswith((current, "real:"))]
     if not rows:
         return "*No tracking rows yet: run `zoo bench --task track`.*"
 
-    def column(r: dict[str, Any]) -> str:
-        return str(r["scenario"]) if str(r["video"]).startswith(current) else "real photos"
+    def column(r: dict[str, Any]) -> str:  # the real-photo pan is "real photos"; the cut, crowd, ... keep their names
+        if str(r["video"]).startswith(current) or str(r.get("scenario")) in PHOTO_SCENARIOS:
+            return str(r["scenario"])
+        return "real photos"
 
-    columns = _order((column(r) for r in rows), (*SCENARIOS, "real photos"))
+    columns = _order((column(r) for r in rows), (*SCENARIOS, "real photos", *PHOTO_SCENARIOS))
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["host"], r["variant"], r["detector"], r.get("model") or "", r["backend"], r["precision"],
@@ -205,7 +208,8 @@ def tracking_table(root: Path | None = None) -> str:
                      _num(statistics.median(frame_ms) if frame_ms else None, ".2f"), host])
     intro = (f"Tracking benchmark (`zoo bench --task track`, `results/tracking.csv`): mean NME per sequence in % of the "
              f"face's frontal inter-ocular distance, on 150-frame clips of renderer version {RENDER_VERSION} and on real "
-             "LFPW photos moved like video; frames lost and identity switches where there were any; frame ms: median "
+             "LFPW photos moved like video, cut between two people (photo_cut) and pasted as a crowd at 30-120 px "
+             "(photo_crowd, dimmed: photo_crowd_dark); frames lost and identity switches where there were any; frame ms: median "
              "over the sequences of their p50 time per frame.")
     head = ["model", "detector, runtime, filter", *columns, "frame ms", "host"]
     return "\n".join([intro, "", *_md(head, body, ["l", "l", *("r" for _ in columns), "r", "l"])])

@@ -32,7 +32,8 @@ from .tracker import STAGES, FrameResult, Tracker, TrackerConfig, iou_matrix
 #: Columns this benchmark adds to results/tracking.csv beyond ``zoo.results.TRACKING_COLUMNS``.
 EXTRA_COLUMNS = ("scenario", "seed", "renderer", "filter", "nme_mean", "nme_p95", "jitter_iod", "id_switches", "frames_lost",
                  "face_frames", "ms_crop", "ms_landmarks", "ms_filter", "ms_pose", "p50_frame_cpu_ms", "detector_ms_per_frame",
-                 "hog_recall", "load_avg", "recall", "id_errors", "relock_frames", "cuts_found", "tracks_started")
+                 "hog_recall", "load_avg", "recall", "id_errors", "relock_frames", "cuts_found", "tracks_started",
+                 "false_tracks")
 VISIBLE = 0.7  # a ground-truth face at least this visible must be tracked
 #: after a cut, a face counts as re-locked on the first frame a new track id holds it within this NME (%).
 RELOCK_NME = 10.0
@@ -138,6 +139,8 @@ def score_sequence(run: SequenceRun) -> dict[str, Any]:
         "id_errors": switches + sum(len(v) - 1 for v in people.values()),
         "relock_frames": relock_frames(run), "cuts_found": sum(bool(getattr(r, "cut", False)) for r in run.results),
         "tracks_started": run.tracks_started,
+        # tracks that never held a ground-truth face (a detector's false alarm the model did not drop at once)
+        "false_tracks": len({f.id for r in run.results for f in r.faces} - set(people)),
         **{f"ms_{s}": float(np.median(v)) if v else 0.0 for s, v in stage.items()},
         "p50_frame_ms": float(np.median(total)), "p90_frame_ms": float(np.percentile(total, 90)),
         "p50_landmark_ms": float(np.median(stage["landmarks"])) if stage["landmarks"] else 0.0,
@@ -321,6 +324,7 @@ def rows_table(rows: list[dict[str, Any]]) -> Any:
             ("jitter % IOD", "jitter_iod", "{:.3f}"), ("ID sw.", "id_switches", "{}"),
             ("ID err.", "id_errors", "{}"), ("lost", "frames_lost", "{}"), ("recall", "recall", "{:.3f}"),
             ("re-lock fr.", "relock_frames", "{}"), ("cuts", "cuts_found", "{}"), ("tracks", "tracks_started", "{}"),
+            ("false tracks", "false_tracks", "{}"),
             ("face-frames", "face_frames", "{}"), ("crop", "ms_crop", "{:.3f}"), ("landmarks", "ms_landmarks", "{:.3f}"),
             ("filter", "ms_filter", "{:.3f}"), ("pose", "ms_pose", "{:.3f}"), ("frame p50 ms", "p50_frame_ms", "{:.3f}"),
             ("CPU p50 ms", "p50_frame_cpu_ms", "{:.3f}"),
