@@ -48,13 +48,13 @@ class ICTHead:
 
     def vertices(self, identity: np.ndarray | None = None, expression: np.ndarray | None = None) -> np.ndarray:
         """[V, 3] float64 vertices in ICT's frame for identity weights (~N(0,1)) and expression weights ([0,1])."""
-        v = self.neutral.astype(np.float64)
+        v = self.neutral.reshape(-1).copy()  # float32 sums: the modes are float16-exact, a head fits in cache
         if identity is not None:
             w = np.asarray(identity, np.float32)
-            v = v + np.tensordot(w, self.id_modes[: len(w)], axes=1)
+            v += w @ self.id_modes[: len(w)].reshape(len(w), -1)
         if expression is not None:
-            v = v + np.tensordot(np.asarray(expression, np.float32), self.ex_modes, axes=1)
-        return v
+            v += np.asarray(expression, np.float32) @ self.ex_modes.reshape(len(self.ex_modes), -1)
+        return v.reshape(-1, 3).astype(np.float64)
 
     def expression_index(self, name: str) -> int:
         return self.ex_names.index(name)
