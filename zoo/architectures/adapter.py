@@ -91,6 +91,11 @@ class AdaptedSpec(VariantSpec):
     source_points: int = 70
 
     @property
+    def name(self) -> str:
+        """``<variant>-adapted<K>``: exports, manifests and result rows never pass for the unadapted model."""
+        return f"{super().name}-adapted{self.num_points}"
+
+    @property
     def heads(self) -> tuple[str, ...]:
         return (*super().heads, "source_landmarks")
 
