@@ -176,21 +176,24 @@ def draw(path: Path, rows: list[dict[str, Any]]) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
+    num = lambda v: None if v in (None, "") else float(v)  # noqa: E731 - rows may come back from the CSV as text
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
     models = list(dict.fromkeys(r["model"] for r in rows))
     for i, model in enumerate(models):
         mine = sorted((r for r in rows if r["model"] == model and int(r["scored_faces"]) > 0), key=lambda r: int(r["fit_faces"]))
         colour = f"C{i}"
         ns = [int(r["fit_faces"]) for r in mine]
-        ax.plot(ns, [r["nme_ridge"] for r in mine], "o-", color=colour, label=f"{model} ridge")
-        if all(r["nme_mlp"] is not None for r in mine):
-            ax.plot(ns, [r["nme_mlp"] for r in mine], "s--", color=colour, alpha=0.6, label=f"{model} MLP")
-        if mine and mine[0]["nme_before"] is not None:
-            ax.axhline(mine[0]["nme_before"], color=colour, ls=":", lw=1)
+        ax.plot(ns, [num(r["nme_ridge"]) for r in mine], "o-", color=colour, label=f"{model} ridge")
+        if all(num(r["nme_mlp"]) is not None for r in mine):
+            ax.plot(ns, [num(r["nme_mlp"]) for r in mine], "s--", color=colour, alpha=0.6, label=f"{model} MLP")
+        if mine and num(mine[0]["nme_before"]) is not None:
+            ax.axhline(num(mine[0]["nme_before"]), color=colour, ls=":", lw=1)
     ax.set_xscale("log")
-    ax.set_xticks(sorted({int(r["fit_faces"]) for r in rows if int(r["scored_faces"]) > 0}))
-    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ticks = sorted({int(r["fit_faces"]) for r in rows if int(r["scored_faces"]) > 0})
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("labelled faces the map is fit on")
     ax.set_ylabel(f"NME % IOD on {rows[0]['scored_faces']} other faces")
     ax.set_title(f"label adaptation on {rows[0]['dataset']} (dotted: before)")
