@@ -15,7 +15,7 @@ import numpy as np
 
 from . import AdaptError
 from .faces import load_labelled, normaliser
-from .fit import choose_alpha, cross_validate, fit_mlp, fit_ridge, folds, mlp_fitter, ridge_fitter
+from .fit import choose_alpha, cross_validate, fit_mlp, fit_ridge, folds, mlp_fitter, one_blas_thread, ridge_fitter
 from .observe import observe, resolve
 from .report import FoldRow, before, failure_rate, fold_rows, mean, part_rows
 
@@ -51,13 +51,14 @@ def adapt(model: str, dataset: Path, out: Path | None, *, splits: tuple[str, ...
     if on_observe is not None:
         on_observe(len(faces))
     obs = observe(ref, faces, crop, backend, seed=seed, progress=progress)
-    ridge_cv = cross_validate(obs.model, obs.target, pair, ridge_fitter(pair, k, seed), k, seed)
-    mlp_cv = cross_validate(obs.model, obs.target, pair, mlp_fitter(pair, k, seed), k, seed)  # reported either way
-    chosen = "mlp" if kind == "mlp" or (kind == "auto" and mlp_cv.mean_nme < ridge_cv.mean_nme) else "ridge"
+    with one_blas_thread():
+        ridge_cv = cross_validate(obs.model, obs.target, pair, ridge_fitter(pair, k, seed), k, seed)
+        mlp_cv = cross_validate(obs.model, obs.target, pair, mlp_fitter(pair, k, seed), k, seed)  # reported either way
+        chosen = "mlp" if kind == "mlp" or (kind == "auto" and mlp_cv.mean_nme < ridge_cv.mean_nme) else "ridge"
+        alpha, _ = choose_alpha(obs.model, obs.target, pair, k, seed)
+        final = fit_mlp(obs.model, obs.target, alpha, seed) if chosen == "mlp" else fit_ridge(obs.model, obs.target, alpha)
     cv = mlp_cv if chosen == "mlp" else ridge_cv
     n, kpts = len(faces), faces.num_points
-    alpha, _ = choose_alpha(obs.model, obs.target, pair, k, seed)
-    final = fit_mlp(obs.model, obs.target, alpha, seed) if chosen == "mlp" else fit_ridge(obs.model, obs.target, alpha)
     oof = cv.out_of_fold(n, kpts)
     raw = before(obs.model, obs.target, pair)
     per_face = np.concatenate([f.nme for f in cv.folds])

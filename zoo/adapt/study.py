@@ -24,7 +24,7 @@ from zoo.fileio import atomic_open, atomic_write
 from . import AdaptError
 from .api import dataset_label
 from .faces import load_labelled, normaliser
-from .fit import choose_alpha, cross_validate, fit_mlp, fit_ridge, nme, ridge_fitter
+from .fit import choose_alpha, cross_validate, fit_mlp, fit_ridge, nme, one_blas_thread, ridge_fitter
 from .observe import observe, resolve
 from .report import before, failure_rate
 
@@ -113,11 +113,12 @@ def run_study(models: list[str], dataset: Path, sizes: list[int], held_out: int,
         log(f"{ref.label}: observing {len(faces)} faces" + (f" + {len(tfaces)}" if tfaces else ""))
         obs = observe(ref, faces, crop, backend)
         tobs = observe(ref, tfaces, crop, backend) if tfaces else None
-        for row in study_model(obs, tobs, pair, tpair, sizes, held_out, draws, k):
+        with one_blas_thread():
+            done = study_model(obs, tobs, pair, tpair, sizes, held_out, draws, k)
+        for row in done:
             rows.append({"model": ref.label, "dataset": dataset_label(dataset), "crop": crop, "backend": backend,
                          "model_sha256": ref.sha256, **row, "transfer_dataset": dataset_label(transfer) if transfer else "",
                          "zoo_version": __version__, "date": stamp})
-        done = rows[-len(sizes) - 1:]
         log(f"{ref.label}: " + ", ".join(f"n={r['fit_faces']}: {r['nme_before']} -> {r['nme_ridge']}" for r in done))
     upsert_rows(csv, rows, KEY, COLUMNS)
     if doc is not None:
