@@ -147,10 +147,15 @@ def read_image(path: Path) -> np.ndarray:
     """RGB uint8 [H,W,3] of an image file."""
     import cv2
 
+    from zoo.data.images import truncated
+
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path}: no such image file")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    data = path.read_bytes()
+    if truncated(data):  # OpenCV would fill the missing part with grey and predict on it
+        raise ImageError(f"{path}: truncated image (the file ends before the image does); copy it again")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     if image is None:
         raise ImageError(f"{path}: cannot decode it as an image (PNG, JPEG, BMP, WebP...)")
     return np.ascontiguousarray(image[:, :, ::-1])
