@@ -99,6 +99,8 @@ def run_study(models: list[str], dataset: Path, sizes: list[int], held_out: int,
     """Run the study for every model, upsert ``csv``, rewrite ``doc``'s table and draw ``plot``."""
     from zoo.results import upsert_rows
 
+    if doc is not None:
+        _markers(doc)  # a page without the table's markers is said before minutes of fitting, not after
     faces = load_labelled(dataset)
     pair = normaliser(faces.num_points)
     if max(sizes) + held_out > len(faces) or min(sizes) < 2 * k:
@@ -159,13 +161,19 @@ def markdown(rows: list[dict[str, Any]], sizes: list[int]) -> str:
     return "\n".join(lines) + "\n\n" + "\n".join(lines2) + "\n"
 
 
+def _markers(doc: Path) -> tuple[str, str, str]:
+    """(start marker, end marker, page text); AdaptError when the page lacks them."""
+    start, end = f"<!-- zoo:table:{TABLE} -->", f"<!-- /zoo:table:{TABLE} -->"
+    text = Path(doc).read_text() if Path(doc).is_file() else ""
+    if start not in text or end not in text:
+        raise AdaptError(f"{doc}: no {start} ... {end} block to write the table into; add the two markers")
+    return start, end, text
+
+
 def write_doc_table(doc: Path, rows: list[dict[str, Any]], sizes: list[int]) -> None:
     """Replace the ``<!-- zoo:table:adapt -->`` block of ``doc`` (atomically); the page must have the markers."""
     doc = Path(doc)
-    start, end = f"<!-- zoo:table:{TABLE} -->", f"<!-- /zoo:table:{TABLE} -->"
-    text = doc.read_text() if doc.is_file() else ""
-    if start not in text or end not in text:
-        raise AdaptError(f"{doc}: no {start} ... {end} block to write the table into; add the two markers")
+    start, end, text = _markers(doc)
     new = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: f"{start}\n{markdown(rows, sizes)}{end}", text, flags=re.S)
     with atomic_open(doc, "w") as f:
         f.write(new)
