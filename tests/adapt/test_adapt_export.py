@@ -72,3 +72,13 @@ def test_a_map_that_does_not_fit_the_network_is_one_line(tmp_path: Path) -> None
     torch.save(data, path)
     with pytest.raises(CheckpointError, match="adapter maps 68 points but the network predicts 70"):
         load_checkpoint(path).build()
+
+
+def test_an_adapted_checkpoint_never_ships(tmp_path: Path) -> None:
+    """Shipped weights stay render-only: a map fit on labelled photos is refused, not silently dropped."""
+    from zoo.weights.ship import ShipError, ship
+
+    path = adapted_checkpoint(tmp_path / "a.pt", 5, "ridge")
+    with pytest.raises(ShipError, match="is adapted .zoo adapt"):
+        ship(path, tmp_path / "weights")
+    assert not (tmp_path / "weights").exists() or not any((tmp_path / "weights").iterdir())

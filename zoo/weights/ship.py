@@ -122,6 +122,10 @@ def ship(checkpoint: str | os.PathLike, dest: str | os.PathLike = WEIGHTS_DIR, *
     if name is not None and (not name or Path(name).name != name or name.startswith(".")):
         raise ShipError(f"--name {name!r}: give a plain file stem such as 'lw-relu6', not a path")
     data = load_checkpoint_dict(checkpoint)
+    if data.get("adapter") is not None:  # zoo adapt's map was fit on someone's labelled photos (issue 26)
+        where = ((data["adapter"].get("info") or {}).get("dataset") if isinstance(data["adapter"], dict) else None) or "?"
+        raise ShipError(f"{checkpoint} is adapted (zoo adapt, fit on {where}); the package ships render-only weights: "
+                        "ship the checkpoint it was adapted from")
     state = [k for k in TRAINING_KEYS if k in data]
     if state:
         raise ShipError(f"{checkpoint} carries training state ({', '.join(state)}); ship the run's best.pt, not last.pt")
