@@ -58,7 +58,8 @@ def evaluate_cmd(
         fail("give exactly one of --variant, --checkpoint, --artifact or --peer")
     if resample not in RESAMPLE:
         fail(f"--resample must be one of {', '.join(RESAMPLE)}")
-    _check_eval_args(dataset, root, variant, checkpoint, artifact, peer, backend, precision, threads, batch, limit, per_image)
+    _check_eval_args(dataset, root, split, variant, checkpoint, artifact, peer, backend, precision, threads, batch, limit,
+                     per_image)
     try:
         label, split_label, samples = load_faces(dataset, root, split)
     except EvalDatasetError as e:
@@ -116,9 +117,9 @@ def evaluate_cmd(
     console.print(f"upserted into {write_table('accuracy', [row], out)}")
 
 
-def _check_eval_args(dataset: str, root: Path | None, variant: str | None, checkpoint: Path | None, artifact: Path | None,
-                     peer: str | None, backend: str, precision: str, threads: int, batch: int, limit: int | None,
-                     per_image: Path | None) -> None:
+def _check_eval_args(dataset: str, root: Path | None, split: str, variant: str | None, checkpoint: Path | None,
+                     artifact: Path | None, peer: str | None, backend: str, precision: str, threads: int, batch: int,
+                     limit: int | None, per_image: Path | None) -> None:
     """Refuse bad arguments before the dataset is loaded (``synth`` renders the standard set on first use)
     and before the model is exported for the backend."""
     from zoo.backends import BACKENDS, PRECISIONS
@@ -138,6 +139,8 @@ def _check_eval_args(dataset: str, root: Path | None, variant: str | None, check
     elif dataset != "synth" and (root is None or not root.is_dir()):
         fail(f"--dataset {dataset} needs --root DIR, an existing folder of its images and annotations"
              + (f" ({root} is not one)" if root is not None else ""))
+    elif dataset == "synth" and split not in ("train", "val", "test"):
+        fail(f"--split {split!r}: the synth set has train, val and test")
     if checkpoint is not None and not checkpoint.is_file():
         fail(f"--checkpoint {checkpoint}: no such file; give a zoo checkpoint (.pt)")
     if artifact is not None and not artifact.exists():

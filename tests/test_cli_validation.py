@@ -129,6 +129,7 @@ CASES = [
     ("eval -c {file} --dataset {missing}.yaml", "no such dataset YAML"),
     ("eval -c {file} --dataset 300w", "needs --root"),
     ("eval -c {file} --resample cubic", "--resample"),
+    ("eval -c {file} --split holdout", "--split"),
     # zoo track / track-bench
     ("track {missing}.mp4 --model no-such-variant", "unknown variant"),
     ("track {missing}.mp4 --backend caffe", "unknown backend"),
@@ -147,6 +148,7 @@ CASES = [
     ("data synth {file}", "not a folder"),
     ("data synth {tmp}/clip --video --scenario nowhere", "unknown scenario"),
     ("data synth {tmp}/clip --video --renderer paint", "unknown renderer"),
+    ("data synth {file} --video", "not a folder"),
     ("data check {missing}", "dataset YAML not found"),
     ("data check {badyaml}", "must be a mapping"),
     ("data preview {yaml} --out {tmp}/sheet.gif", ".png or .jpg"),

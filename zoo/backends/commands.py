@@ -58,6 +58,8 @@ def export_cmd(
     from zoo.console import console
 
     if from_onnx is not None:
+        if not from_onnx.is_file():  # before importing onnx and onnxruntime (seconds)
+            fail(f"{from_onnx}: no such ONNX file; give the path of a .onnx model to wrap")
         _wrap(from_onnx, outputs, out, name)
         return
     if model is None:

@@ -138,6 +138,8 @@ def synth_cmd(
     """Render a synthetic face dataset (FaceSynthetics layout + meta + dataset YAML), or a clip with --video."""
     from zoo.console import console, fail
 
+    if out.exists() and not out.is_dir():
+        fail(f"{out}: exists and is not a folder; give a folder to write the {'clip' if video else 'dataset'} into")
     if video:
         _render_clip(out, frames, scenario, seed, renderer)
         return
