@@ -145,3 +145,13 @@ def test_predict_crops_and_poses_from_the_models_own_points(tmp_path: Path, rend
     np.testing.assert_allclose(adapted.box, plain.box, atol=1e-3)  # the same re-crop as the unadapted network
     assert adapted.pose is not None and plain.pose is not None
     assert abs(adapted.pose.yaw - plain.pose.yaw) < 1e-3
+
+
+def test_the_package_is_the_python_api(tmp_path: Path, renders: list) -> None:
+    """``zoo.adapt(...)`` runs the command's whole path; without ``out`` it only cross-validates."""
+    import zoo.adapt
+    from zoo.errors import ZooError
+
+    result = zoo.adapt(MODEL, write_dataset(tmp_path / "d", renders, 68), None, k=3, crop="jitter", backend="torch")
+    assert result.out is None and result.info["cv_nme_before"] is not None and len(result.folds) == 3
+    assert [name for name, _, _ in result.parts][-1] == "all" and issubclass(AdaptError, ZooError)
