@@ -61,6 +61,10 @@ def test_faces_beyond_max_yaw_are_left_out() -> None:
     both = ShapeSet(np.concatenate([near.points, far.points]), np.concatenate([near.yaws, far.yaws]), "meta")
     gap = shape_gap(both, real, max_yaw=20)
     assert gap.n_other == 31 and gap.per_part["nose"] < 0.3
+    plain_far = _faces(np.array([35.0, -40.0, 60.0]), seed=12)
+    real_turned = ShapeSet(np.concatenate([real.points, plain_far.points]), np.concatenate([real.yaws, plain_far.yaws]), "meta")
+    turned = shape_gap(both, real_turned, min_yaw=30, max_yaw=60)  # only the turned faces: the nose offset shows
+    assert turned.n_other == 3 and turned.per_part["nose"] > 5
 
 
 def test_yaw_matching_reweights_the_other_set() -> None:

@@ -21,7 +21,7 @@ from zoo.synth.ict_head import (
     sample_expression,
     sample_identity,
 )
-from zoo.synth.ict_landmarks import AnnotatorLandmarks, Definition
+from zoo.synth.ict_landmarks import RAW, AnnotatorLandmarks, Definition
 
 SOURCE = Path(__file__).resolve().parents[3] / "shared" / "third_party" / "ict-facekit" / "ict_face_model.npz"
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,7 +114,7 @@ def test_expressions_co_activate_like_faces_do(head) -> None:
 
 def test_jaw_marches_to_the_far_silhouette_and_the_near_side_stays(head) -> None:
     v = head.vertices()
-    marked, raw = AnnotatorLandmarks(head), AnnotatorLandmarks(head, Definition(False, brow_lift=0.0))
+    marked, raw = AnnotatorLandmarks(head), AnnotatorLandmarks(head, RAW)
     for yaw, far, near in ((30.0, slice(12, 16), slice(0, 5)), (-30.0, slice(1, 5), slice(12, 17))):
         cam = Camera(yaw=yaw)
         a, r = marked(v, cam), raw(v, cam)
@@ -130,7 +130,8 @@ def test_jaw_marches_to_the_far_silhouette_and_the_near_side_stays(head) -> None
 def test_brow_lift_moves_only_the_brows(head) -> None:
     v = head.vertices()
     cam = Camera()
-    low, raw = AnnotatorLandmarks(head, Definition(False, brow_lift=-0.5))(v, cam), raw_landmarks(head, v, cam)
+    brows_only = Definition(jaw_outline=False, nose_tip=False, brow_lift=-0.5)
+    low, raw = AnnotatorLandmarks(head, brows_only)(v, cam), raw_landmarks(head, v, cam)
     iod = np.linalg.norm(raw[45] - raw[36])
     drop = (low[17:27, 1] - raw[17:27, 1]) / iod
     assert np.all((drop > 0.04) & (drop < 0.075))  # 5 mm of an ~89 mm IOD, seen nearly head-on
@@ -158,3 +159,16 @@ def test_ablation_sets_are_reproducible() -> None:
     a, b = ict_set(4, 3, FAR, Definition()), ict_set(4, 3, FAR, Definition())
     assert a.points.shape == (4, 68, 2) and np.array_equal(a.points, b.points)
     assert np.all(np.abs(a.yaws) <= 25) and a.pitches is not None
+    assert np.all(np.abs(ict_set(4, 3, FAR, Definition(), max_yaw=10.0).yaws) <= 10)
+
+
+def test_nose_tip_is_the_point_nearest_the_camera_and_the_bridge_is_evenly_spaced(head) -> None:
+    v = head.vertices()
+    front = Camera(pitch=-PITCH_OFFSET)
+    pts, pix, depth = AnnotatorLandmarks(head)(v, front), project(v, front), camera_points(v, front)[:, 2]
+    tip = np.argmin(depth[:9409])
+    assert np.linalg.norm(pts[30] - pix[tip]) < 1e-6
+    np.testing.assert_allclose(pts[29] - pts[28], pts[28] - pts[27], atol=1e-9)
+    turned = Camera(yaw=30.0)
+    moved, raw = AnnotatorLandmarks(head)(v, turned), raw_landmarks(head, v, turned)
+    assert np.linalg.norm(moved[30] - raw[30]) < 5.0  # the tip as seen stays on the nose's end

@@ -30,6 +30,7 @@ def check_cmd(
     gap_plot: Annotated[Path | None, typer.Option("--gap-plot", help="With --against: plot both mean shapes (PNG).")] = None,
     max_yaw: Annotated[float, typer.Option("--max-yaw", help="With --against: compare faces with |yaw| up to this.")] = 20.0,
     match_pitch: Annotated[bool, typer.Option("--match-pitch", help="With --against: also match the pitch mix.")] = False,
+    min_yaw: Annotated[float, typer.Option("--min-yaw", help="With --against: only faces with |yaw| above this.")] = 0.0,
 ) -> None:
     """Count the images of every split and print every problem, one line each; exit 1 if any."""
     from rich.table import Table
@@ -39,7 +40,7 @@ def check_cmd(
     from zoo.data.formats import DatasetError, parse_dataset_yaml
 
     if against is not None:
-        _print_gap(data, against, gap_plot, max_yaw, match_pitch)
+        _print_gap(data, against, gap_plot, (min_yaw, max_yaw), match_pitch)
         return
 
     try:
@@ -85,7 +86,7 @@ def _print_yaw(data: Path, plot: Path | None) -> None:
         console.print(f"wrote {plot_yaw(yaws, plot)}", highlight=False, soft_wrap=True)
 
 
-def _print_gap(data: Path, real: Path, plot: Path | None, max_yaw: float, match_pitch: bool) -> None:
+def _print_gap(data: Path, real: Path, plot: Path | None, yaw_band: tuple[float, float], match_pitch: bool) -> None:
     """``zoo data check DATA --against REAL``: mean-shape offsets per part and mode spreads, with the targets."""
     from rich.table import Table
 
@@ -94,15 +95,17 @@ def _print_gap(data: Path, real: Path, plot: Path | None, max_yaw: float, match_
     from zoo.data.shape_gap import PART_TARGET, SPREAD_TARGET, load_shapes, plot_gap, shape_gap
     from zoo.landmarks import PARTS
 
-    if not 0 < max_yaw <= 90:
-        fail(f"--max-yaw is in degrees, in (0, 90], not {max_yaw:g}")
+    min_yaw, max_yaw = yaw_band
+    if not 0 <= min_yaw < max_yaw <= 90:
+        fail(f"--min-yaw and --max-yaw are degrees with 0 <= min < max <= 90, not {min_yaw:g} and {max_yaw:g}")
     try:
-        gap = shape_gap(load_shapes(data), load_shapes(real), max_yaw=max_yaw, match_pitch=match_pitch)
+        gap = shape_gap(load_shapes(data), load_shapes(real), max_yaw=max_yaw, match_pitch=match_pitch, min_yaw=min_yaw)
     except (DatasetError, ValueError) as e:
         fail(str(e))
     mark = {True: "[green]ok[/]", False: "[red]over[/]"}
+    matched = "yaw and pitch" if match_pitch else "yaw"
     console.print(f"{data} ({gap.n_other:,} faces, {gap.effective_other:,.0f} effective after pose matching) against "
-                  f"{real} ({gap.n_real:,} faces), |yaw| <= {max_yaw:g}{' and pitch' if match_pitch else ''} matched, eye frame, "
+                  f"{real} ({gap.n_real:,} faces), {min_yaw:g} < |yaw| <= {max_yaw:g}, {matched} matched, eye frame, "
                   f"% IOD; mean pitch {gap.pitch_other:+.1f} vs {gap.pitch_real:+.1f} degrees", highlight=False, soft_wrap=True)
     parts = Table(title=f"mean offset per part (target <= {PART_TARGET:g})")
     for col in ("part", "mean", "worst point", ""):

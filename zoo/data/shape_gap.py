@@ -160,8 +160,9 @@ def _pose_weights(other: ShapeSet, real: ShapeSet, keep_o: np.ndarray, keep_r: n
 
 
 def shape_gap(other: ShapeSet, real: ShapeSet, max_yaw: float = 20.0, modes: int = 10,
-              match_yaw: bool = True, match_pitch: bool = False) -> ShapeGap:
-    """Mean-shape difference and mode spreads of ``other`` against ``real`` at |yaw| <= ``max_yaw``.
+              match_yaw: bool = True, match_pitch: bool = False, min_yaw: float = 0.0) -> ShapeGap:
+    """Mean-shape difference and mode spreads of ``other`` against ``real`` at ``min_yaw`` < |yaw| <= ``max_yaw``
+    (``min_yaw`` 0 includes the frontal faces; a band such as 20-45 judges turned faces' jaws).
 
     ``match_pitch`` also weights by pitch: head pitch changes the projected proportions (nose tip
     against eyes, chin height) by several % IOD, so a pose mix unlike the photos' hides a
@@ -169,9 +170,12 @@ def shape_gap(other: ShapeSet, real: ShapeSet, max_yaw: float = 20.0, modes: int
     comes from solvePnP, a render's from its meta file, which agree when the rendered head's
     frame is that of ``zoo.pose``'s mean face.
     """
-    keep_o, keep_r = np.abs(other.yaws) <= max_yaw, np.abs(real.yaws) <= max_yaw
+    def band(yaws: np.ndarray) -> np.ndarray:
+        return (np.abs(yaws) <= max_yaw) & ((np.abs(yaws) > min_yaw) | (min_yaw <= 0))
+
+    keep_o, keep_r = band(other.yaws), band(real.yaws)
     if keep_o.sum() < 2 or keep_r.sum() < 2:
-        raise ValueError(f"shape_gap needs at least 2 faces with |yaw| <= {max_yaw:g} in each set "
+        raise ValueError(f"shape_gap needs at least 2 faces with {min_yaw:g} < |yaw| <= {max_yaw:g} in each set "
                          f"(have {int(keep_o.sum())} and {int(keep_r.sum())})")
     so, sr = eye_frame(other.points[keep_o]), eye_frame(real.points[keep_r])
     if match_yaw or match_pitch:

@@ -12,7 +12,8 @@ polygon facing the camera and one facing away) between 0.6 and 1.6 times the ver
 Only contour edges of the cheeks, jaw and chin count (not the ears, neck or the back of the head);
 without a crossing the vertex stays. Brows: each brow vertex moved by ``brow_lift`` centimetres
 along the head's up axis (negative: down; the point rides with the vertex through expressions),
-one number chosen by the shape gap against photos. Contours are not tested for occlusion by other
+one number chosen by the shape gap against photos. Nose: point 30 on the tip as seen (the nose
+vertex nearest the camera), 28 and 29 evenly between 27 and 30. Contours are not tested for occlusion by other
 parts of the face (fine to about 45 degrees of yaw).
 """
 
@@ -29,19 +30,28 @@ JAW = np.arange(*PARTS["jaw"])
 BROWS = np.arange(*PARTS["brows"])
 #: Ray parameters (in units of the vertex's own distance from the ray origin) searched for a contour.
 T_RANGE = (0.6, 1.6)
+#: Nose-tip candidates: face vertices within this many centimetres of ICT's point-30 vertex.
+TIP_RADIUS = 1.2
 #: Rays per gap between neighbouring jaw vertices when the outline is traced for even spacing.
 TRACE = 8
 
 
 @dataclass(frozen=True)
 class Definition:
-    """Which labels to make: the annotators' (the defaults) or ICT's raw vertices (``Definition(False, brow_lift=0.0)``)."""
+    """Which labels to make: the annotators' (the defaults) or ICT's raw vertices (``RAW``)."""
 
     jaw_outline: bool = True
+    #: point 30 on the nose vertex nearest the camera (within 1.2 cm of ICT's tip vertex, which sits 3 mm
+    #: above the most forward point), and 28/29 at thirds between 27 and 30 as 300-W spaces the bridge
+    nose_tip: bool = True
     #: re-space points 1-15 evenly along the traced outline between 0 and 16 (semi-landmarks); tried and
     #: off: it better matches the photos' jaw spread but moves the mean jaw 1.5 % IOD further from theirs
     jaw_even: bool = False
     brow_lift: float = -0.5  # centimetres along the head's up axis; -0.5 is best on lfpw-train (docs/real-faces.md)
+
+
+#: ICT's own landmark vertices, unchanged.
+RAW = Definition(jaw_outline=False, nose_tip=False, brow_lift=0.0)
 
 
 class AnnotatorLandmarks:
@@ -61,12 +71,17 @@ class AnnotatorLandmarks:
         lm = head.landmarks68
         # ray origin: inside the head, at the height of the nose base, between the jaw's ends
         self.origin_ids = np.array([lm[0], lm[16], lm[33]])
+        self.tip_ids = np.flatnonzero(np.linalg.norm(n[: PART_RANGES["face"][1]] - n[lm[30]], axis=1) < TIP_RADIUS)
         self.lift = np.zeros((68, 3))
         self.lift[BROWS, 1] = definition.brow_lift  # moves with the vertex (expressions), along the head's up axis
 
     def __call__(self, vertices: np.ndarray, camera: Camera) -> np.ndarray:
         """[68, 2] pixel labels of a head (``ICTHead.vertices``) under ``camera``."""
         pts = project(vertices[self.head.landmarks68] + self.lift, camera)
+        if self.definition.nose_tip:
+            depth = camera_points(vertices[self.tip_ids], camera)[:, 2]
+            pts[30] = project(vertices[self.tip_ids[np.argmin(depth)]][None], camera)[0]
+            pts[28], pts[29] = pts[27] + (pts[30] - pts[27]) / 3, pts[27] + 2 * (pts[30] - pts[27]) / 3
         if not self.definition.jaw_outline:
             return pts
         cam = camera_points(vertices, camera)
