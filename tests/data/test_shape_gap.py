@@ -10,7 +10,7 @@ from datafiles import face_points, write_300w, write_fs
 from typer.testing import CliRunner
 
 from zoo.cli import app
-from zoo.data.shape_gap import ShapeSet, eye_frame, load_shapes, plot_gap, shape_gap
+from zoo.data.shape_gap import ShapeSet, eye_frame, load_shapes, plot_gap, shape_gap, with_pnp_pose
 from zoo.landmarks import PARTS
 
 runner = CliRunner()
@@ -140,6 +140,20 @@ def test_load_shapes_reads_meta_yaw_or_solves_pnp(tmp_path: Path) -> None:
     assert s.points.shape == (9, 68, 2) and r.points.shape == (9, 68, 2)
     # solvePnP on the mean face recovers the yaw it was projected with (the 300-W set mirrors the order)
     np.testing.assert_allclose(np.sort(r.yaws), np.sort(s.yaws), atol=1.5)
+
+
+def test_pnp_pose_ignores_meta_and_reads_every_set_the_same_way(tmp_path: Path) -> None:
+    synth, real = _write_sets(tmp_path)
+    meta, pnp = load_shapes(synth), load_shapes(synth, pnp=True)
+    assert pnp.yaw_source == "pnp" and np.array_equal(meta.points, pnp.points)
+    # the written meta yaws are the projection's own; solvePnP on the mean face reads them back
+    np.testing.assert_allclose(pnp.yaws, meta.yaws, atol=1.5)
+    faces = load_shapes(real)  # the mean face at yaws -12..12, pitch 0, projected with focal = 200 px
+    again = with_pnp_pose(ShapeSet(faces.points, np.zeros(len(faces.yaws)), "meta"), (200, 200))
+    np.testing.assert_allclose(again.yaws, -meta.yaws, atol=1.5)
+    assert again.pitches is not None and np.all(np.abs(again.pitches) < 1.5)
+    result = runner.invoke(app, ["data", "check", str(synth), "--against", str(real), "--pnp-pose"], terminal_width=200)
+    assert result.exit_code == 0 and "both by solvePnP" in result.output, result.output
 
 
 def test_check_against_prints_the_gap_and_plots(tmp_path: Path) -> None:

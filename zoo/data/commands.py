@@ -31,6 +31,8 @@ def check_cmd(
     max_yaw: Annotated[float, typer.Option("--max-yaw", help="With --against: compare faces with |yaw| up to this.")] = 20.0,
     match_pitch: Annotated[bool, typer.Option("--match-pitch", help="With --against: also match the pitch mix.")] = False,
     min_yaw: Annotated[float, typer.Option("--min-yaw", help="With --against: only faces with |yaw| above this.")] = 0.0,
+    pnp_pose: Annotated[bool, typer.Option("--pnp-pose", help="With --against: pose both sets by solvePnP, "
+                                           "ignoring _meta.json (the same estimator on both sides).")] = False,
 ) -> None:
     """Count the images of every split and print every problem, one line each; exit 1 if any."""
     from rich.table import Table
@@ -40,7 +42,7 @@ def check_cmd(
     from zoo.data.formats import DatasetError, parse_dataset_yaml
 
     if against is not None:
-        _print_gap(data, against, gap_plot, (min_yaw, max_yaw), match_pitch)
+        _print_gap(data, against, gap_plot, (min_yaw, max_yaw), match_pitch, pnp_pose)
         return
 
     try:
@@ -86,7 +88,8 @@ def _print_yaw(data: Path, plot: Path | None) -> None:
         console.print(f"wrote {plot_yaw(yaws, plot)}", highlight=False, soft_wrap=True)
 
 
-def _print_gap(data: Path, real: Path, plot: Path | None, yaw_band: tuple[float, float], match_pitch: bool) -> None:
+def _print_gap(data: Path, real: Path, plot: Path | None, yaw_band: tuple[float, float], match_pitch: bool,
+              pnp: bool) -> None:
     """``zoo data check DATA --against REAL``: mean-shape offsets per part and mode spreads, with the targets."""
     from rich.table import Table
 
@@ -99,11 +102,12 @@ def _print_gap(data: Path, real: Path, plot: Path | None, yaw_band: tuple[float,
     if not 0 <= min_yaw < max_yaw <= 90:
         fail(f"--min-yaw and --max-yaw are degrees with 0 <= min < max <= 90, not {min_yaw:g} and {max_yaw:g}")
     try:
-        gap = shape_gap(load_shapes(data), load_shapes(real), max_yaw=max_yaw, match_pitch=match_pitch, min_yaw=min_yaw)
+        gap = shape_gap(load_shapes(data, pnp=pnp), load_shapes(real, pnp=pnp), max_yaw=max_yaw, match_pitch=match_pitch,
+                        min_yaw=min_yaw)
     except (DatasetError, ValueError) as e:
         fail(str(e))
     mark = {True: "[green]ok[/]", False: "[red]over[/]"}
-    matched = "yaw and pitch" if match_pitch else "yaw"
+    matched = ("yaw and pitch" if match_pitch else "yaw") + (" (both by solvePnP)" if pnp else "")
     console.print(f"{data} ({gap.n_other:,} faces, {gap.effective_other:,.0f} effective after pose matching) against "
                   f"{real} ({gap.n_real:,} faces), {min_yaw:g} < |yaw| <= {max_yaw:g}, {matched} matched, eye frame, "
                   f"% IOD; mean pitch {gap.pitch_other:+.1f} vs {gap.pitch_real:+.1f} degrees", highlight=False, soft_wrap=True)

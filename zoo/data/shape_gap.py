@@ -110,8 +110,11 @@ def pnp_pose(points: np.ndarray, image_size: tuple[int, int] | None) -> tuple[fl
     return float(pose.yaw), float(pose.pitch)
 
 
-def load_shapes(data: Path, split: str | None = None) -> ShapeSet:
-    """The 68-point shapes and yaws of a dataset YAML's faces (every face split, or ``split``)."""
+def load_shapes(data: Path, split: str | None = None, pnp: bool = False) -> ShapeSet:
+    """The 68-point shapes and poses of a dataset YAML's faces (every face split, or ``split``).
+
+    ``pnp`` ignores ``_meta.json`` poses and solves every face's pose from its points, so that two
+    sets compared are posed by the same estimator (see ``with_pnp_pose``)."""
     spec = parse_dataset_yaml(Path(data))
     splits = [split] if split else list(spec.splits)
     points, poses, sources = [], [], set()
@@ -119,7 +122,7 @@ def load_shapes(data: Path, split: str | None = None) -> ShapeSet:
         for sample in load_dataset_yaml(Path(data), name, skip_bad=True):
             if sample.landmarks is None or len(sample.landmarks) < NUM_LANDMARKS_68:
                 continue
-            pose = sample.pose
+            pose = None if pnp else sample.pose
             if pose is not None:
                 yaw_pitch, src = pose[:2], "meta"
             else:
@@ -132,6 +135,17 @@ def load_shapes(data: Path, split: str | None = None) -> ShapeSet:
                            f"run `zoo data check {data}`")
     pose_arr = np.array(poses, np.float64)
     return ShapeSet(np.stack(points).astype(np.float64), pose_arr[:, 0], "+".join(sorted(sources)), pose_arr[:, 1])
+
+
+def with_pnp_pose(shapes: ShapeSet, image_size: tuple[int, int]) -> ShapeSet:
+    """The same shapes with yaw and pitch from solvePnP on their points (focal = image width, as for photos).
+
+    Why: solvePnP with that focal reads the pose of a face seen from afar as less turned than it is
+    (slope 0.85 for the renderer's faces 0.9-1.8 m away, 0.64 for ICT heads), and photos' poses are
+    read that way; matching a render's true pose against a photo's solvePnP pose then compares
+    faces turned by different amounts. Posing both sets by the same estimator avoids that."""
+    poses = np.array([pnp_pose(p, image_size) for p in shapes.points])
+    return ShapeSet(shapes.points, poses[:, 0], "pnp", poses[:, 1])
 
 
 def _bins(values: np.ndarray, lo: float, hi: float, width: float) -> tuple[np.ndarray, int]:

@@ -3,7 +3,8 @@
 Why: choosing a head model, a landmark definition or a camera for the renderer should not need a
 training run per option. Each option's near-frontal label shapes (no pixels for ICT; the shipped
 renderer draws its faces, since its labels come out of a render) are compared with the photos'
-by ``zoo.data.shape_gap``, at matched yaw and at matched yaw and pitch.
+by ``zoo.data.shape_gap``, at matched yaw, at matched yaw and pitch, and at yaw and pitch both
+read by solvePnP (the same estimator on both sides; ``with_pnp_pose``).
 
     python -m zoo.synth.shape_ablation ../shared/data/real/lfpw-train/faces.yaml --plots results/plots
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data.shape_gap import GAP_PARTS, ShapeGap, ShapeSet, load_shapes, plot_gap, shape_gap
+from zoo.data.shape_gap import GAP_PARTS, ShapeGap, ShapeSet, load_shapes, plot_gap, shape_gap, with_pnp_pose
 from zoo.synth.ict_head import load_head, sample_camera, sample_expression, sample_identity
 from zoo.synth.ict_landmarks import RAW, AnnotatorLandmarks, Definition
 
@@ -77,12 +78,12 @@ def options(n_render: int, n_ict: int, max_yaw: float = 20.0) -> dict[str, Calla
     }
 
 
-def _row(name: str, gap: ShapeGap, pitch: bool) -> str:
+def _row(name: str, gap: ShapeGap, matched: str) -> str:
     parts = " | ".join(f"{gap.per_part[p]:.1f}" for p in GAP_PARTS)
     worst = int(gap.per_point.argmax())
     off = int((~gap.modes_ok()).sum())
     ratios = " ".join(f"{r:.2f}" for r in gap.spread_ratio[:6])
-    return (f"| {name} | {'yaw+pitch' if pitch else 'yaw'} | {parts} | {worst}: {gap.per_point[worst]:.1f} | "
+    return (f"| {name} | {matched} | {parts} | {worst}: {gap.per_point[worst]:.1f} | "
             f"{off}/10 | {ratios} |")
 
 
@@ -98,14 +99,16 @@ def main(argv: list[str] | None = None) -> None:
     band = dict(min_yaw=args.min_yaw, max_yaw=args.max_yaw)
     # a turned band keeps a smaller share of the drawn faces: draw more so each bin stays populated
     scale = (args.max_yaw + 5.0) / max(args.max_yaw - args.min_yaw, 1.0)
-    real = load_shapes(args.real)
+    real, real_pnp = load_shapes(args.real), load_shapes(args.real, pnp=True)
     print("| option | matched | " + " | ".join(GAP_PARTS) + " | worst point | modes off | spread ratio, modes 1-6 |")
     print("|---|---|" + "---:|" * len(GAP_PARTS) + "---:|---:|---|")
     for name, build in options(int(args.renders * scale), int(args.ict * scale), args.max_yaw).items():
         shapes = build()
         for pitch in (False, True):
             gap = shape_gap(shapes, real, match_pitch=pitch, **band)
-            print(_row(name, gap, pitch), flush=True)
+            print(_row(name, gap, "yaw+pitch" if pitch else "yaw"), flush=True)
+        pnp = shape_gap(with_pnp_pose(shapes, (256, 256)), real_pnp, match_pitch=True, **band)
+        print(_row(name, pnp, "PnP yaw+pitch"), flush=True)
         if args.plots:
             slug = name.split(") ")[1].replace(",", "").replace("'", "").replace(".", "").strip().replace(" ", "-")
             suffix = f"-yaw{args.min_yaw:g}-{args.max_yaw:g}" if args.min_yaw > 0 else ""
