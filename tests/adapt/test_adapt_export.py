@@ -82,3 +82,21 @@ def test_an_adapted_checkpoint_never_ships(tmp_path: Path) -> None:
     with pytest.raises(ShipError, match="is adapted .zoo adapt"):
         ship(path, tmp_path / "weights")
     assert not (tmp_path / "weights").exists() or not any((tmp_path / "weights").iterdir())
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("target_points", 10**9, "malformed"),
+    ("kind", "forest", "malformed"),
+    ("source_points", "seventy", "no readable point counts"),
+    ("state_dict", {"linear.weight": "not a tensor"}, "weights do not fit"),
+])
+def test_a_hostile_adapter_is_one_line_before_any_allocation(tmp_path: Path, field: str, value, message: str) -> None:
+    from zoo.checkpoints.checkpoint import CheckpointError
+
+    path = adapted_checkpoint(tmp_path / "a.pt", 5, "ridge")
+    data = torch.load(path, weights_only=True)
+    data["adapter"][field] = value
+    torch.save(data, path)
+    with pytest.raises(CheckpointError, match=message) as e:
+        load_checkpoint(path).build()
+    assert "\n" not in str(e.value)

@@ -26,6 +26,8 @@ from .registry import VariantSpec
 
 ADAPTER_FORMAT = "zoo-adapter/1"
 KINDS = ("ridge", "mlp")
+MAX_POINTS = 10_000  # no landmark convention has more; a bigger number is a broken or hostile file
+MAX_HIDDEN = 4096
 _EPS = 1e-6
 
 
@@ -133,18 +135,27 @@ class AdaptedNet(nn.Module):
 def attach_adapter(base: nn.Module, state: dict[str, Any]) -> AdaptedNet:
     """The adapted network from a plain ``adapter_state`` dict (as stored in a checkpoint).
 
-    Raises ValueError with one line when the dict does not fit the network.
+    Raises ValueError with one line when the dict does not fit the network. Sizes are checked
+    before any layer is made: a stranger's checkpoint cannot make us allocate a billion points.
     """
     if not isinstance(state, dict) or state.get("format") != ADAPTER_FORMAT:
         raise ValueError(f"the checkpoint's adapter is not a {ADAPTER_FORMAT} map; re-run `zoo adapt`")
+    try:
+        source, target = int(state["source_points"]), int(state["target_points"])
+        kind, hidden = str(state["kind"]), int(state.get("hidden", 0))
+    except (KeyError, TypeError, ValueError) as e:
+        why = " ".join(str(e).split())[:120] or type(e).__name__
+        raise ValueError(f"the checkpoint's adapter has no readable point counts and kind ({why}); re-run `zoo adapt`") from None
     have = base.spec.num_points
-    if int(state["source_points"]) != have:
-        raise ValueError(f"the adapter maps {state['source_points']} points but the network predicts {have}; "
-                         "re-run `zoo adapt` on this network")
-    m = LandmarkMap(int(state["source_points"]), int(state["target_points"]), str(state["kind"]), int(state.get("hidden", 0)))
+    if source != have:
+        raise ValueError(f"the adapter maps {source} points but the network predicts {have}; re-run `zoo adapt` on this network")
+    if not (1 <= target <= MAX_POINTS and 0 <= hidden <= MAX_HIDDEN and kind in KINDS):
+        raise ValueError(f"the checkpoint's adapter is malformed ({kind}, {target} points, {hidden} hidden units; "
+                         f"at most {MAX_POINTS} points and {MAX_HIDDEN} units); re-run `zoo adapt`")
+    m = LandmarkMap(source, target, kind, hidden)
     try:
         m.load_state_dict(state["state_dict"])
-    except (RuntimeError, KeyError) as e:
-        raise ValueError(f"the checkpoint's adapter weights do not fit its map ({str(e).splitlines()[0][:120]}); "
-                         "re-run `zoo adapt`") from None
-    return AdaptedNet(base, m, state.get("info")).eval()
+    except (RuntimeError, KeyError, TypeError, AttributeError) as e:
+        why = " ".join(str(e).split())[:160] or type(e).__name__
+        raise ValueError(f"the checkpoint's adapter weights do not fit its map ({why}); re-run `zoo adapt`") from None
+    return AdaptedNet(base, m, state.get("info") if isinstance(state.get("info"), dict) else {}).eval()
