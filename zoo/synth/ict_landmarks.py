@@ -68,6 +68,10 @@ class AnnotatorLandmarks:
         self.zone = _jaw_zone(n, head.landmarks68)
         keep = self.zone[self.edges].all(axis=1)
         self.edges, self.edge_faces = self.edges[keep], self.edge_faces[keep]
+        # only the polygons beside a jaw-zone edge need a facing test (half of them)
+        used, self.edge_faces = np.unique(self.edge_faces, return_inverse=True)
+        self.edge_faces = self.edge_faces.reshape(-1, 2)
+        self.polys, self.is_tri = self.polys[used], self.is_tri[used]
         lm = head.landmarks68
         # ray origin: inside the head, at the height of the nose base, between the jaw's ends
         self.origin_ids = np.array([lm[0], lm[16], lm[33]])

@@ -97,8 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-yaw", type=float, default=20.0)
     args = ap.parse_args(argv)
     band = dict(min_yaw=args.min_yaw, max_yaw=args.max_yaw)
-    # a turned band keeps a smaller share of the drawn faces: draw more so each bin stays populated
-    scale = (args.max_yaw + 5.0) / max(args.max_yaw - args.min_yaw, 1.0)
+    # a band of turned faces keeps a smaller share of the drawn faces: draw twice as many
+    scale = 1.0 if args.min_yaw <= 0 else 2.0
     real, real_pnp = load_shapes(args.real), load_shapes(args.real, pnp=True)
     print("| option | matched | " + " | ".join(GAP_PARTS) + " | worst point | modes off | spread ratio, modes 1-6 |")
     print("|---|---|" + "---:|" * len(GAP_PARTS) + "---:|---:|---|")
