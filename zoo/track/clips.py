@@ -221,12 +221,15 @@ def read_ground_truth(path: str | Path) -> list[dict[str, Any]]:
 
 
 def iter_photo_clip(image_path: str | Path, landmarks: np.ndarray, frames: int = 90, seed: int = 0,
-                    size: tuple[int, int] = (640, 480), iod: float = 70.0):
+                    size: tuple[int, int] = (640, 480), iod: float = 70.0, border: int = cv2.BORDER_REFLECT):
     """A real photo moved like a video: still, then panned, zoomed (+-15%) and rolled (+-12 degrees).
 
     Yields (index, t, frame_rgb, ground truth) like ``iter_clip``; the ground truth is the photo's
     own annotation carried through each frame's similarity transform, so tracking can be scored on
     real faces (``zoo.track.benchmark``). Nothing is written: the photos stay where they are.
+    ``border``: how the frame is filled beyond the photo; the default mirrors it, which can mirror a
+    face too (harmless when tracks start from ground truth; a real detector finds the mirrored face, so
+    ``photos.iter_cut_clip`` replicates the edge pixels instead).
     """
     image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
     if image is None:
@@ -245,7 +248,7 @@ def iter_photo_clip(image_path: str | Path, landmarks: np.ndarray, frames: int =
         m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, scale)
         shift = (w / 2 + 0.19 * w * math.sin(2 * math.pi * q), h / 2 + 0.08 * h * math.sin(4 * math.pi * q))
         m[:, 2] += (shift[0] - centre[0], shift[1] - centre[1])
-        frame = cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        frame = cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR, borderMode=border)
         frame = np.clip(frame + rng.standard_normal(frame.shape, dtype=np.float32) * 2.0, 0, 255).astype(np.uint8)
         gt = pts @ m[:, :2].T + m[:, 2]
         face = {"id": 0, "subject": 0, "iod": float(np.linalg.norm(gt[36] - gt[45])), "landmarks": gt,

@@ -64,8 +64,8 @@ def iter_cut_clip(first: Any, second: Any, frames: int = 60, cut: int | None = N
     old one was: the case where a tracker re-cropping from the last landmarks carries the old id on.
     """
     cut = frames // 2 if cut is None else cut
-    a = iter_photo_clip(first.image_path, first.landmarks, frames, seed)
-    b = iter_photo_clip(second.image_path, second.landmarks, frames, seed + 1)
+    a = iter_photo_clip(first.image_path, first.landmarks, frames, seed, border=cv2.BORDER_REPLICATE)
+    b = iter_photo_clip(second.image_path, second.landmarks, frames, seed + 1, border=cv2.BORDER_REPLICATE)
     rng = np.random.default_rng(seed)
     for (i, t, img_a, gt_a), (_, _, img_b, gt_b) in zip(a, b, strict=True):
         img, gt = (img_a, gt_a) if i < cut else (img_b, gt_b)

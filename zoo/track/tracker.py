@@ -11,9 +11,10 @@ head pose comes from solvePnP seeded with the track's previous pose.
 
 Re-verification (``zoo.track.cuts``): at a shot cut every track is checked against a detection run
 on the cut frame itself; a track whose face crop stops looking like the previous frame's, or whose
-pose jumps by more than ``pose_jump`` degrees in one frame, is checked the same way. A checked face
-keeps its track's id only when it still looks like the track's face; otherwise the old track ends
-and the face there starts a new one, so an identity never crosses a cut onto another person.
+pose jumps by more than ``pose_jump`` degrees in one frame, is re-seeded from the detector's box.
+After a cut a face keeps its track's id only when it still looks like the track's face; otherwise
+the old track ends and the face there starts a new one, so an identity never crosses a cut onto
+another person.
 """
 
 from __future__ import annotations
@@ -72,15 +73,16 @@ class TrackerConfig:
     #: ``min_score``) restarts the track's landmarks from the detection, keeping its id.
     reseed_iou: float = 0.6
     #: shot-cut threshold (median grid-cell colour-histogram distance, ``zoo.track.cuts``); 0 turns it off.
-    cut_threshold: float = 0.35
+    cut_threshold: float = 0.25
     #: re-verify a track whose crop differs from the previous frame's by more than this
     #: (``cuts.appearance_distance``: ~0.05 frame to frame, >= 0.3 between two people); 0 turns it off.
     crop_jump: float = 0.3
     #: re-verify a track whose yaw, pitch or roll changes by more than this in one frame (degrees).
     pose_jump: float = 40.0
     #: after a cut a face keeps its track's id only when it looks this much like it (appearance distance:
-    #: a real face moved and turned a little scores <= 0.1, two people >= 0.2 in 120 LFPW pairs);
-    #: without a cut, twice this (the crop jumped, but the detector still finds a face there).
+    #: a real face moved and turned a little scores <= 0.1, two people >= 0.2 in 120 LFPW pairs).
+    #: Without a cut a face the detector confirms keeps its id: a crop that jumps there is far more
+    #: often a hand passing or a quick turn, which changes the look, than another person.
     same_face: float = 0.2
 
 
@@ -133,6 +135,7 @@ class Tracker:
         timings: dict[str, float | None] = dict.fromkeys(STAGES, 0.0)
         t_start = time.perf_counter()
         cut = self._cuts is not None and self._cuts.update(image_rgb)
+        cut_ms = (time.perf_counter() - t_start) * 1e3  # the cut test is part of the tracker's own time
         if cut:
             self.stats["cuts"] += 1
         else:
@@ -141,7 +144,6 @@ class Tracker:
             # Nothing to track until the detector answers: waiting costs no tracking, and a file read
             # faster than real time would otherwise run past every face before the first detection.
             self.runner.wait_idle()
-        cut_ms = (time.perf_counter() - t_start) * 1e3
         t_start = time.perf_counter()
         for tr in list(self.tracks):
             if cut:  # the old shot's landmarks say nothing about this one: check every track
@@ -289,11 +291,12 @@ class Tracker:
                   cut: bool) -> tuple[int | None, float | None] | None:
         """Check the suspect tracks (all of them at a cut) against a detection run on this very frame.
 
-        Each checked track re-settles its landmarks from the detection it overlaps (or, with none, from
-        its own last crop). The face there keeps the track's id when it looks like the track's face
-        (``same_face``); otherwise the track ends and the face starts a new id ("restarted"). At a cut
-        a track with no face left ends; elsewhere (a hand in front, a fast turn) the model's score
-        decides as on any frame. Outside cuts, checks run at most ``detect_hz`` times a second.
+        Each checked track re-settles its landmarks from the detection it overlaps (at a cut with none,
+        from its own last crop). At a cut the face there keeps the track's id only when it looks like
+        the track's face (``same_face``); otherwise the track ends and the face starts a new id
+        ("restarted"), and a track with no face left ends. Elsewhere a face the detector confirms is
+        re-seeded and keeps its id; with no detection there the model's score decides, as on any
+        frame. Outside cuts, checks run at most ``detect_hz`` times a second.
         Returns (detections, detector ms) when it ran, else None.
         """
         suspects = [tr for tr in self.tracks if tr.suspect]
@@ -320,7 +323,7 @@ class Tracker:
                     self._end(tr)
                 continue  # elsewhere the detection box held no plausible face: leave the track as it was
             look = appearance(image, settled[0])
-            if tr.look is None or appearance_distance(look, tr.look) <= self.config.same_face * (1 if cut else 2):
+            if not cut or tr.look is None or appearance_distance(look, tr.look) <= self.config.same_face:
                 self._restart_landmarks(tr, settled[0], settled[1][-1], t, (w, h), timings)
                 tr.look, tr.event, tr.event_frame = look, "reverified", frame
                 tr.confirmed_t = t if box is not None else tr.confirmed_t
@@ -331,8 +334,7 @@ class Tracker:
             if new is not None:
                 new.event = "restarted"
                 self.stats["restarted"] += 1
-        for box in free:
-            self._start(image, box, frame, t, timings)
+        self._start_all(image, free, frame, t, timings)
         if result is None:
             return None, None
         self._last_submit, self._need_detect = t, False
@@ -382,8 +384,7 @@ class Tracker:
         stale = frame - result.frame > 1  # from the background thread, a few frames old
         for box, tr in matched:
             self._reseed(tr, image, box, t, timings, stale)
-        for box in new:
-            self._start(image, box, frame, t, timings)
+        self._start_all(image, new, frame, t, timings)
         return len(result.detections), result.ms
 
     def _associate(self, boxes: list[np.ndarray], t: float) -> tuple[list[np.ndarray], list[tuple[np.ndarray, Track]]]:
@@ -404,8 +405,26 @@ class Tracker:
                 matched.append((boxes[r], tr))
         done = {id(b) for b, _ in matched}
         # A detection overlapping any live track is that face seen again, even if Hungarian gave
-        # the track to another detection; only clearly new boxes start tracks.
-        return [b for i, b in enumerate(boxes) if id(b) not in done and iou[i].max() < self.config.iou_match], matched
+        # the track to another detection, and one lying inside a tracked face is a part of it (MTCNN
+        # fires on a mouth and chin at times); only clearly new boxes start tracks.
+        return [b for i, b in enumerate(boxes) if id(b) not in done and iou[i].max() < self.config.iou_match
+                and not self._inside_a_track(b)], matched
+
+    def _start_all(self, image: np.ndarray, boxes: list[np.ndarray], frame: int, t: float, timings: dict) -> None:
+        """Start tracks from new detections, larger first, skipping one inside a face just started."""
+        for box in sorted(boxes, key=lambda b: -(b[2] - b[0])):
+            if not self._inside_a_track(box):
+                self._start(image, box, frame, t, timings)
+
+    def _inside_a_track(self, box: np.ndarray, share: float = 0.6) -> bool:
+        """``box`` lies mostly (``share`` of its area) inside a live track's crop box."""
+        for tr in self.tracks:
+            c = crop_from_landmarks(tr.raw)
+            w = max(0.0, min(box[2], c[2]) - max(box[0], c[0]))
+            h = max(0.0, min(box[3], c[3]) - max(box[1], c[1]))
+            if w * h >= share * max((box[2] - box[0]) * (box[3] - box[1]), 1e-9):
+                return True
+        return False
 
     def _reseed(self, tr: Track, image: np.ndarray, box: np.ndarray, t: float, timings: dict, stale: bool = False) -> None:
         """A doubtful track (low score, or drifted off its detection) restarts its landmarks from the detection.
