@@ -156,8 +156,10 @@ def relock_frames(run: SequenceRun) -> int | None:
     """Worst case over the ground truth's cuts (``"cut": true``) of the frames from the cut until every face
     after it is held by a track id not seen before the cut, with its landmarks settled: NME within
     ``RELOCK_NME`` or within 1.5x the face's median NME over the rest of the shot (re-locking is the
-    tracker's latency; how close the model gets to a face is what NME reports). None without cuts; a
-    face never re-locked counts as the frames left in its shot."""
+    tracker's latency; how close the model gets to a face is what NME reports). A face the model cannot
+    fit at all (median NME over the shot above twice ``RELOCK_NME``) is left out: that is the model's
+    failure, shown in the NME columns. None without cuts; a face never re-locked counts as the frames
+    left in its shot."""
     worst, seen = None, set()
     n = len(run.results)
     for c, (res, gt) in enumerate(zip(run.results, run.truth, strict=True)):
@@ -171,8 +173,12 @@ def relock_frames(run: SequenceRun) -> int | None:
             errs.append({g["id"]: 100.0 * float(np.linalg.norm(match[g["id"]].landmarks[:68] - g["landmarks"][:68],
                                                                axis=1).mean()) / g["iod"]
                          for g in run.truth[j]["faces"] if g["id"] in match and match[g["id"]].id not in seen})
-        faces = {g["id"] for g in gt["faces"]}
-        bound = {i: max(RELOCK_NME, 1.5 * float(np.median([e[i] for e in errs if i in e] or [np.inf]))) for i in faces}
+        median = {g["id"]: float(np.median([e[g["id"]] for e in errs if g["id"] in e] or [np.inf])) for g in gt["faces"]}
+        faces = {i for i, m in median.items() if not np.isfinite(m) or m <= 2 * RELOCK_NME}
+        if not faces:
+            seen.update(f.id for f in res.faces)
+            continue
+        bound = {i: max(RELOCK_NME, 1.5 * median[i]) for i in faces}
         frames = next((k for k, e in enumerate(errs) if all(i in e and e[i] <= bound[i] for i in faces)), end - c)
         worst = frames if worst is None else max(worst, frames)
         seen.update(f.id for f in res.faces)
