@@ -50,7 +50,9 @@ def test_manifest_bytes(data: bytes | str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("change", [{"file": 3}, {"file": "../../etc"}, {"input": {"size": "96"}}, {"input": 96},
-                                    {"outputs": "landmarks"}, {"outputs": []}, {"backend": None}, {"precision": 16}])
+                                    {"outputs": "landmarks"}, {"outputs": []}, {"backend": None}, {"precision": 16},
+                                    {"rejected": 1, "parity": None},  # found by the soak: crashed parity_summary
+                                    {"rejected": True, "parity": {"measured": True, "max_abs_error": 3}}])
 def test_named_bad_fields_through_the_cli(change: dict, tmp_path: Path) -> None:
     from zoo.cli import app
 

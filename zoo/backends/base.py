@@ -209,7 +209,11 @@ def load_artifact(path: str | os.PathLike) -> Artifact:
     if not isinstance(manifest["file"], str) or not manifest["file"] or "\0" in manifest["file"]:
         raise ArtifactError(f"{p}: broken artifact manifest ('file' must name the model file); re-export the artifact")
     if manifest.get("rejected"):
-        numbers = parity_summary(manifest.get("parity", {}))
+        parity = manifest.get("parity")
+        try:
+            numbers = parity_summary(parity) if isinstance(parity, dict) and parity else "no parity numbers"
+        except (AttributeError, KeyError, TypeError, ValueError):  # a hand-edited parity block: the verdict still stands
+            numbers = "parity numbers unreadable"
         raise ArtifactError(f"{p}: this export failed its parity check against torch ({numbers}); "
                             "re-export, or pass --allow-drift to keep a drifting model")
     file = Path(manifest["file"])
