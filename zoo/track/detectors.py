@@ -12,7 +12,7 @@ Detectors, by ``--detector`` spec:
   detector, decides when a track ends. ``hog:1`` upsamples once: ~40 px faces, 4x the time.
 * ``mtcnn`` (``mtcnn:MIN_FACE_PX``): MTCNN from the ``mtcnn`` package (MIT; its weights ship inside
   the wheel), on TensorFlow: ``pip install 'zoo[mtcnn]'``. On real faces pasted at 30-120 px it finds
-  99 % of those >= 40 px where HOG finds 85 % (``hog:1``: 95 %), at about the time of ``hog:1``
+  99 % of those >= 40 px where HOG finds 85 % (``hog:1``: 95 %), at 1.6-2x the time of ``hog:1``
   (docs/tracking-real-video.md); not the default, because it needs TensorFlow (~1 GB, seconds to import).
 * ``yunet:FILE``: OpenCV's YuNet (``cv2.FaceDetectorYN``) with its ONNX file.
 * ``ultraface:FILE``: the UltraFace RFB-320 ONNX model fdfat used, on ONNX Runtime.
