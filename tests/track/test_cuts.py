@@ -111,3 +111,24 @@ def test_a_pose_jump_is_reverified_by_the_detector(checks: bool):
         assert events[8] == ["reverified"] and abs(run.results[8].faces[0].pose.yaw) < 20
     else:
         assert events[8] == [] and abs(run.results[8].faces[0].pose.yaw) > 30
+
+
+def test_the_background_detector_answers_at_the_cut_itself():
+    # zoo track runs the detector in a thread; at a cut it must answer for the cut frame, not a later one.
+    from zoo.track.detectors import DetectorThread
+    from zoo.track.tracker import Tracker
+
+    frames = _spliced(_clip(40, "hand_pass", 0), _clip(40, "yaw_sweep", 1), 20, True)
+    predictor, detector = OraclePredictor(seed=0), GroundTruthDetector()
+    tracker = Tracker(predictor, DetectorThread(detector), TrackerConfig())
+    try:
+        results = []
+        for i, t, img, gt in frames:
+            predictor.set_frame(gt)
+            detector.set_frame(gt)
+            results.append(tracker.update(img, i, t))
+            tracker.runner.wait_idle()  # the oracle detector reads the frame set here: keep the thread in step
+    finally:
+        tracker.close()
+    assert results[20].cut and [(f.event, f.id != 0) for f in results[20].faces] == [("restarted", True)]
+    assert tracker.stats["cuts"] == 1 and tracker.stats["restarted"] == 1

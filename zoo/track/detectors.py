@@ -23,9 +23,12 @@ landmark-model crop the tracker would have made from the face's landmarks.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -103,20 +106,18 @@ class MtcnnDetector:
     crop_scale, crop_dy = 1.23, 0.13
 
     def __init__(self, min_face: int = 20, threshold: float = 0.9) -> None:
-        import os
-
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up banner is not the user's business
-        try:
-            import tensorflow as tf
-            from mtcnn import MTCNN
-        except ImportError:
-            raise DetectorError("--detector mtcnn needs the mtcnn package and TensorFlow: pip install 'zoo[mtcnn]'") from None
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(1)
-            tf.config.threading.set_inter_op_parallelism_threads(1)
-        except RuntimeError:  # TensorFlow already initialised by someone else: keep its threads
-            pass
-        self._det = MTCNN(device="CPU:0")
+        with _quiet_native_stderr():  # TensorFlow's start-up lines (oneDNN, CUDA probing) are not the user's business
+            try:
+                import tensorflow as tf
+                from mtcnn import MTCNN
+            except ImportError:
+                raise DetectorError("--detector mtcnn needs the mtcnn package and TensorFlow: pip install 'zoo[mtcnn]'") from None
+            try:
+                tf.config.threading.set_intra_op_parallelism_threads(1)
+                tf.config.threading.set_inter_op_parallelism_threads(1)
+            except RuntimeError:  # TensorFlow already initialised by someone else: keep its threads
+                pass
+            self._det = MTCNN(device="CPU:0")
         self.min_face, self.threshold = min_face, threshold
 
     def detect(self, image_rgb: np.ndarray) -> list[Detection]:
@@ -126,6 +127,24 @@ class MtcnnDetector:
 
     def crop_box(self, box: np.ndarray) -> np.ndarray:
         return square_box(box, self.crop_scale, self.crop_dy)
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence what native code writes to file descriptor 2 (Python exceptions still propagate)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    except OSError:  # no real stderr (embedded interpreters): nothing to silence
+        yield
+        return
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _model_file(kind: str, path: str) -> Path:
