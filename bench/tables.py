@@ -170,6 +170,9 @@ def _tracking_cell(r: dict[str, Any]) -> str:
         cell += f", {int(r['frames_lost'])} lost"
     if r.get("id_switches"):
         cell += f", {int(r['id_switches'])} id switch{'es' if int(r['id_switches']) > 1 else ''}"
+    merged = int(r.get("id_errors") or 0) - int(r.get("id_switches") or 0)  # one id over two people (a cut crossed)
+    if merged > 0:
+        cell += f", {merged} merged id{'s' if merged > 1 else ''}"
     return cell
 
 
