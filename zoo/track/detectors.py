@@ -272,7 +272,8 @@ class InlineDetector:
         return out
 
     def detect_now(self, frame: int, image_rgb: np.ndarray) -> DetectionResult:
-        """Detect on this frame and return the result directly (a re-verification at a cut)."""
+        """Detect on this frame and return the result directly (a re-verification); a pending result is dropped."""
+        self._result = None
         t0 = time.perf_counter()
         dets = self.detector.detect(image_rgb)
         return DetectionResult(frame, dets, (time.perf_counter() - t0) * 1e3)
