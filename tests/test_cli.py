@@ -107,3 +107,18 @@ def test_demo_explains_its_statistics_and_first_run(tmp_path, monkeypatch) -> No
     assert first_run_note(str(weights)) is None
     note = nme_note({"nme_mean": 5.8, "nme_median": 2.9, "nme_p95": 5.3, "nme_over10": 0.04})
     assert "median" in note and "95 %" in note and "5.80 %" in note and "4 %" in note
+
+
+def test_predict_announces_a_first_export(tmp_path, monkeypatch) -> None:  # noqa: ANN001 - pytest fixtures
+    """With an empty cache the first load exports (half a minute on this machine): the command says so first."""
+    import cv2
+    import numpy as np
+
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path / "cache"))
+    image = tmp_path / "grey.png"
+    cv2.imwrite(str(image), np.full((120, 160, 3), 128, np.uint8))
+    result = runner.invoke(app, ["predict", str(image), "--box", "40,20,120,100", "--backend", "onnx"])
+    assert result.exit_code == 0, result.output
+    assert "first run: exporting the model to onnx fp32" in result.output
+    again = runner.invoke(app, ["predict", str(image), "--box", "40,20,120,100", "--backend", "onnx"])
+    assert again.exit_code == 0 and "first run" not in again.output

@@ -98,6 +98,19 @@ class Predictor:
         art, _, _ = export_model(net, backend, precision, export_dir)
         return cls(get_backend(backend).load(art, threads), art.input_size, net.spec.name)
 
+    @staticmethod
+    def export_pending(model: str | Path, backend: str = "onnx", precision: str = "fp32") -> bool:
+        """Whether ``from_spec(model, backend, precision)`` would export first (a zoo checkpoint whose export is not
+        in the cache yet): the one-time work commands announce before they go quiet for it."""
+        from zoo.data import cache_dir
+        from zoo.fileio import sha256_file
+
+        path = Path(model)
+        if backend == "torch" or not path.is_file() or path.suffix != ".pt":
+            return False
+        folder = cache_dir() / "exports" / sha256_file(path)[:16]
+        return not any(folder.glob(f"*/{backend}-{precision}/manifest.json"))
+
     def predict_batch(self, crops: np.ndarray) -> dict[str, np.ndarray]:
         """Raw named outputs for normalised NCHW crops."""
         return self.runtime.run(crops)

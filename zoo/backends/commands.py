@@ -247,9 +247,15 @@ def predict_cmd(
         boxes = detect_faces(rgb)
         if not boxes:
             fail(f"{image}: the face detector (dlib HOG, frontal faces) found no face; give one with --box x1,y1,x2,y2")
-    from zoo.api import ZooError, load
+    from zoo.api import ZooError, default_model, load
+    from zoo.predict import Predictor
 
     try:  # the Python API's zoo.load(...).predict: the same model resolution and errors (None: the shipped default)
+        if Predictor.export_pending(model or default_model(), backend, precision):  # say so before going quiet
+            from zoo.console import err_console
+
+            err_console.print(f"first run: exporting the model to {backend} {precision} with parity checked on rendered "
+                              "faces (about 30 s; cached for later runs)", highlight=False)
         face_model = load(model, backend, precision, threads)
         preds = [Prediction(f.landmarks, f.score, f.pose, f.box, f.extra)
                  for f in face_model.predict(rgb, box=boxes, refine=refine)]

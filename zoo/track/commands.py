@@ -76,6 +76,10 @@ def track(
         pick, notes = choose_model(model, budget_ms, backend)
         for line in notes:
             console.print(line, highlight=False)
+        from .demo import first_run_note
+
+        if note := first_run_note(pick.spec, backend):  # say so before going quiet for half a minute
+            console.print(note, highlight=False)
         predictor = load_predictor(pick.spec, backend, threads)
     except (SourceError, DetectorError, ModelError) as e:
         _fail(str(e))

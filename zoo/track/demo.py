@@ -33,22 +33,18 @@ def default_out_dir() -> Path:
     return cache_dir() / "demo"
 
 
-def first_run_note(spec: str) -> str | None:
-    """What the first load of ``spec`` will do that later loads skip, or None when its ONNX export is cached.
+def first_run_note(spec: str, backend: str = "onnx") -> str | None:
+    """What the first load of ``spec`` will do that later loads skip, or None when its export is cached.
 
     ``Predictor.from_spec`` exports a checkpoint once into ``$ZOO_CACHE/exports/<sha256[:16]>``; that
     export renders calibration faces, which compiles the renderer's kernels on a fresh install.
+    ``zoo track`` and ``zoo predict`` print the same line.
     """
-    from zoo.data import cache_dir
-    from zoo.fileio import sha256_file
+    from zoo.predict import Predictor
 
-    path = Path(spec)
-    if not path.is_file() or path.suffix != ".pt":
+    if not Predictor.export_pending(spec, backend):
         return None
-    folder = cache_dir() / "exports" / sha256_file(path)[:16]
-    if any(folder.glob("*/onnx-fp32/manifest.json")):
-        return None
-    return ("first run: exporting the model to ONNX Runtime with parity checked on rendered faces, which compiles "
+    return (f"first run: exporting the model to {backend} with parity checked on rendered faces, which compiles "
             "the renderer's kernels once (about 30 s on 2 cores; cached for later runs)")
 
 
