@@ -165,3 +165,8 @@ def test_export_then_evaluate_the_artifact(tmp_path: Path) -> None:
 def test_variant_names_with_a_dot_are_not_files() -> None:
     with pytest.raises(zoo.ModelNotFoundError, match="'lw-relu6-w0.5-affine-cls' has no shipped weights"):
         zoo.load("lw-relu6-w0.5-affine-cls")
+
+
+def test_callable_packages_are_reachable_from_zoo() -> None:
+    out = _fresh("import zoo; print(callable(zoo.track), callable(zoo.adapt), zoo.adapt.__name__)")
+    assert out.split() == ["True", "True", "zoo.adapt"]

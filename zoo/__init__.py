@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 #: Names ``from zoo import ...`` offers, all defined in ``zoo.api``.
 __all__ = [
-    "BackendUnavailableError", "DatasetError", "Evaluation", "ExportError", "Face", "FaceModel", "ImageReadError",
+    "BackendUnavailableError", "DatasetError", "adapt", "Evaluation", "ExportError", "Face", "FaceModel", "ImageReadError",
     "ModelInfo", "ModelNotFoundError", "NoFaceError", "SourceError", "TrackedFrame", "ZooError", "__version__",
     "create_model", "default_model", "evaluate", "export", "list_models", "load", "model_info", "track",
 ]
@@ -56,8 +56,8 @@ _ELSEWHERE = {"track": "zoo.track", "TrackedFrame": "zoo.track.stream"}
 def __getattr__(name: str) -> Any:
     import importlib
 
-    if name == "track":
-        return importlib.import_module("zoo.track")
+    if name in ("track", "adapt"):  # callable packages: zoo.track(source), zoo.adapt(model, dataset, out)
+        return importlib.import_module(f"zoo.{name}")
     if name in __all__ and name != "__version__":
         return getattr(importlib.import_module(_ELSEWHERE.get(name, "zoo.api")), name)
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")
