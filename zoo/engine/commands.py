@@ -35,6 +35,10 @@ def train(
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar (logs only).")] = False,
 ) -> None:
     """Train a variant: step 1 landmarks, then step 2 face score for -cls variants. Works under torchrun."""
+    # first, before the imports below pull in torch: a typo is refused in a fraction of a second
+    _check_train_args(variant, data, resume, init, out, val_extra, workers, threads, images_per_epoch, cls_epochs,
+                      cache, bench)
+    _check_recipe(epochs, batch, lr, loss, device, part_weights)
     from zoo.checkpoints.checkpoint import CheckpointError
     from zoo.console import console, fail
     from zoo.data.formats import DatasetError
@@ -42,8 +46,6 @@ def train(
     from .config import TrainConfig, parse_part_weights
     from .trainer import Trainer, TrainingError
 
-    _check_train_args(variant, data, resume, init, out, val_extra, workers, threads, images_per_epoch, cls_epochs,
-                      cache, bench)
     try:
         if resume is not None:
             if not (resume / "config.yaml").is_file() or not (resume / "last.pt").is_file():
@@ -133,6 +135,25 @@ def _check_train_args(variant: str, data: Path | None, resume: Path | None, init
                              ("--cls-epochs", cls_epochs, 0), ("--bench", bench, 0)):
         if value is not None and value < low:
             fail(f"{name} must be at least {low}, not {value}")
+
+
+def _check_recipe(epochs: int, batch: int, lr: float, loss: str, device: str, part_weights: str | None) -> None:
+    """TrainConfig's own checks that need no torch, run before the imports that do (photometric and yaw prior
+    names are checked by TrainConfig itself, a second later)."""
+    from zoo.console import fail
+
+    from .config import DEVICES, LOSSES, parse_part_weights
+
+    if loss not in LOSSES:
+        fail(f"loss must be one of {LOSSES}, not {loss!r}")
+    if device not in DEVICES:
+        fail(f"device must be one of {DEVICES}, not {device!r}")
+    if epochs < 0 or batch < 1 or not lr > 0:
+        fail("epochs must be >= 0, batch >= 1 and lr > 0")
+    try:
+        parse_part_weights(part_weights)
+    except ValueError as e:
+        fail(str(e))
 
 
 def register(app: typer.Typer) -> None:
