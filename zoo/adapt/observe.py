@@ -11,7 +11,6 @@ fitting many maps reruns no network.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -105,20 +104,11 @@ def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union > 0 else 0.0
 
 
-@functools.lru_cache(maxsize=1)
-def _hog() -> Any:
-    import dlib
-
-    return dlib.get_frontal_face_detector()  # about a second to build: once per process, not per image
-
-
 def detect(image_rgb: np.ndarray, upsample: int = 1) -> list[np.ndarray]:
-    """``zoo.predict.detect_faces``'s boxes (same detector, upsampling and order), with the detector built once."""
-    import cv2
+    """The boxes ``zoo predict`` would start from (same detector, upsampling and order)."""
+    from zoo.predict import detect_faces
 
-    rects = _hog()(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY), upsample)
-    boxes = [np.array([r.left(), r.top(), r.right(), r.bottom()], dtype=np.float64) for r in rects]
-    return sorted(boxes, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
+    return detect_faces(image_rgb, upsample)
 
 
 def start_boxes(faces: LabelledFaces, crop: str, seed: int = 0) -> tuple[list[np.ndarray], list[str]]:
