@@ -53,6 +53,13 @@ def track(
     max_frames: Annotated[int | None, typer.Option("--max-frames", min=1, help="Stop after this many frames.")] = None,
 ) -> None:
     """Track faces in a video: landmarks, face score and 6DoF pose per face, every frame."""
+    # arguments first: the imports below (OpenCV, dlib, the tracker) take most of a second
+    if filter_name not in FILTERS:
+        _fail(f"unknown filter {filter_name!r}; choose one of {', '.join(FILTERS)}")
+    _check_backend_and_model(backend, model)
+    for option, path in (("--out", out), ("--json", json_path)):
+        if path is not None and path.is_dir():
+            _fail(f"{option} {path}: is a folder; give a file name to write")
     from rich.console import Console
 
     from .detectors import DetectorError, DetectorThread, make_detector
@@ -62,12 +69,6 @@ def track(
     from .video import SourceError, VideoSource
 
     console = Console(stderr=True)
-    if filter_name not in FILTERS:
-        _fail(f"unknown filter {filter_name!r}; choose one of {', '.join(FILTERS)}")
-    _check_backend_and_model(backend, model)
-    for option, path in (("--out", out), ("--json", json_path)):
-        if path is not None and path.is_dir():
-            _fail(f"{option} {path}: is a folder; give a file name to write")
     try:
         det = make_detector(detector)
         src = VideoSource(source)
@@ -143,10 +144,10 @@ def track_bench(
     write: Annotated[bool, typer.Option("--write/--no-write", help="Upsert the rows into results/tracking.csv.")] = True,
 ) -> None:
     """Tracking benchmark on rendered clips with ground truth; rows for results/tracking.csv."""
+    if not oracle:  # before importing the benchmark (renderer, tracker): a typo costs a fraction of a second
+        _check_backend_and_model(backend, model)
     from .benchmark import benchmark_model
 
-    if not oracle:
-        _check_backend_and_model(backend, model)
     try:
         benchmark_model(model=model, oracle=oracle, backend=backend, threads=threads, detector=detector,
                         scenarios=scenario, frames=frames, seed=seed, filter_name=filter_name, renderer=renderer,

@@ -32,14 +32,16 @@ def ship_cmd(
     dest: Annotated[Path, typer.Option(help="Weights folder.")] = WEIGHTS_DIR,
 ) -> None:
     """Copy a checkpoint into the weights folder: weights and card only, no local paths, under 3 MB."""
-    from zoo.checkpoints.checkpoint import CheckpointError
-    from zoo.console import console, fail
-    from zoo.weights.ship import ship
+    from zoo.console import fail
 
     if not checkpoint.is_file():
         fail(f"{checkpoint}: no such checkpoint file; give a trained zoo checkpoint, usually runs/VARIANT/best.pt")
     if run is not None and not run.is_dir():
         fail(f"--run {run}: no such run folder; give the folder with the run's log.csv")
+    from zoo.checkpoints.checkpoint import CheckpointError
+    from zoo.console import console
+    from zoo.weights.ship import ship
+
     try:
         shipped = ship(checkpoint, dest, run=run, name=name, default=default)
     except (CheckpointError, OSError) as e:
@@ -57,8 +59,11 @@ def card_cmd(
     out: Annotated[Path | None, typer.Option(help="Markdown file (default: beside the checkpoint, .md).")] = None,
 ) -> None:
     """Regenerate the Markdown model card of a checkpoint from its own metadata."""
-    from zoo.checkpoints.checkpoint import CheckpointError
     from zoo.console import console, fail
+
+    if not checkpoint.is_file():  # before importing torch
+        fail(f"{checkpoint}: no such checkpoint file; give a shipped checkpoint, e.g. zoo/weights/VARIANT.pt")
+    from zoo.checkpoints.checkpoint import CheckpointError
     from zoo.weights.ship import write_card
 
     try:
