@@ -50,3 +50,29 @@ def test_as_calibration_checks_shape() -> None:
     assert isinstance(as_calibration(arr, 96), Calibration) and as_calibration(arr, 96).source == "given"
     with pytest.raises(ValueError, match=r"\[N,3,112,112\]"):
         as_calibration(arr, 112)
+
+
+def test_rendered_batch_is_kept_on_disk_per_render_version(monkeypatch, tmp_path) -> None:
+    """The second process (here: a cleared in-memory cache) reads the crops back instead of rendering."""
+    import zoo.backends.calibration as cal
+    from zoo.synth import RENDER_VERSION
+
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path))
+    cal._rendered.cache_clear()
+    first = cal._rendered(64, 2, 5)
+    saved = list((tmp_path / "calibration").glob("*.npz"))
+    assert [p.name for p in saved] == [f"v{RENDER_VERSION}-64px-2-seed5.npz"]
+
+    def no_render(*_a):
+        raise AssertionError("rendered again although the batch is on disk")
+
+    monkeypatch.setattr(cal, "_render", no_render)
+    cal._rendered.cache_clear()
+    again = cal._rendered(64, 2, 5)
+    assert np.array_equal(again[0], first[0]) and np.array_equal(again[1], first[1])
+    saved[0].write_bytes(b"not an npz")  # a damaged file is rendered again, not an error
+    monkeypatch.undo()
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path))
+    cal._rendered.cache_clear()
+    assert np.array_equal(cal._rendered(64, 2, 5)[0], first[0])
+    cal._rendered.cache_clear()
