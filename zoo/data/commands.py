@@ -202,20 +202,21 @@ def preview_cmd(
     tile: Annotated[int, typer.Option("--tile", help="Tile side in pixels.")] = 128,
 ) -> None:
     """Write a contact sheet: faces spread over the yaw range, landmarks and contours drawn, yaw under each."""
-    import cv2
-
     from zoo.console import console, fail
     from zoo.data.formats import DatasetError, load_dataset_yaml
-    from zoo.data.preview import contact_sheet
 
     if n < 1 or cols < 1 or tile < 32:
         fail("--n and --cols must be at least 1 and --tile at least 32")
     if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         fail(f"{out}: the sheet is written as an image; give a .png or .jpg path")
     try:
-        samples = load_dataset_yaml(data, split, skip_bad=True)
+        samples = load_dataset_yaml(data, split, skip_bad=True)  # a bad YAML is refused before OpenCV is imported
     except DatasetError as e:
         fail(str(e))
+    import cv2
+
+    from zoo.data.preview import contact_sheet
+
     sheet, yaws = contact_sheet(samples, n=n, tile=tile, cols=cols)
     if not yaws:
         fail(f"{data}: no readable face in split '{split}'; run `zoo data check {data}`")
