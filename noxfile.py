@@ -10,6 +10,7 @@ default eval run instead.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -159,8 +160,9 @@ def soak(session: nox.Session) -> None:
     (checkpoint save, export, results CSV upsert, dataset render; tests/faults.py prints the figures), then the
     fuzz tests with SOAK_FUZZ_EXAMPLES fresh random examples per property and the slow tests among them (two
     trainers sharing one image cache). ``-- ARGS`` replaces tests/faults.py's arguments, e.g. ``-- results:200``."""
-    session.run("python", str(HERE / "tests" / "faults.py"), *(session.posargs or ["all", "--kills", str(SOAK_KILLS)]))
-    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *(str(HERE / t) for t in SOAK_TESTS),
+    python = sys.executable  # the environment nox runs in, as for bench and eval (not whatever `python` is on PATH)
+    session.run(python, str(HERE / "tests" / "faults.py"), *(session.posargs or ["all", "--kills", str(SOAK_KILLS)]))
+    session.run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *(str(HERE / t) for t in SOAK_TESTS),
                 env={"ZOO_FUZZ_EXAMPLES": str(SOAK_FUZZ_EXAMPLES)})
 
 
