@@ -60,6 +60,12 @@ def bench(
         missing = [p for p in paths or [] if not p.exists()]
         if missing:
             fail(f"{option} {missing[0]}: no such file or folder")
+    from zoo.results import ResultsError, read_table
+
+    try:  # the rows are upserted after minutes of timing: a table that cannot take them is refused now
+        read_table("tracking" if task == "track" else "latency", out)
+    except ResultsError as e:
+        fail(str(e))
     if task == "track":  # scenario clips with ground truth, not a latency table: the tracker's own benchmark
         from zoo.track.benchmark import benchmark_model
 

@@ -59,7 +59,7 @@ def evaluate_cmd(
     if resample not in RESAMPLE:
         fail(f"--resample must be one of {', '.join(RESAMPLE)}")
     _check_eval_args(dataset, root, split, variant, checkpoint, artifact, peer, backend, precision, threads, batch, limit,
-                     per_image)
+                     per_image, record, out)
     try:
         label, split_label, samples = load_faces(dataset, root, split)
     except EvalDatasetError as e:
@@ -119,7 +119,7 @@ def evaluate_cmd(
 
 def _check_eval_args(dataset: str, root: Path | None, split: str, variant: str | None, checkpoint: Path | None,
                      artifact: Path | None, peer: str | None, backend: str, precision: str, threads: int, batch: int,
-                     limit: int | None, per_image: Path | None) -> None:
+                     limit: int | None, per_image: Path | None, record: bool = True, out: Path | None = None) -> None:
     """Refuse bad arguments before the dataset is loaded (``synth`` renders the standard set on first use)
     and before the model is exported for the backend."""
     from zoo.backends import BACKENDS, PRECISIONS
@@ -163,6 +163,13 @@ def _check_eval_args(dataset: str, root: Path | None, split: str, variant: str |
                  "give fdfat-lw, fdfat-lwcsp or the path of a best.pt")
     if per_image is not None and per_image.is_dir():
         fail(f"--per-image {per_image}: is a folder; give a CSV file name")
+    if record and not limit:
+        from zoo.results import ResultsError, read_table
+
+        try:  # the row is upserted after the whole evaluation: a table that cannot take it is refused now
+            read_table("accuracy", out)
+        except ResultsError as e:
+            fail(str(e))
 
 
 def _print_parts(console, result, faces) -> None:  # noqa: ANN001 - rich console, EvalResult, samples

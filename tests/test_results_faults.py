@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from zoo.results import LATENCY_COLUMNS, read_csv, upsert_rows, write_table
+from fuzzing import FUZZ
+from hypothesis import given
+from hypothesis import strategies as st
+
+from zoo.results import LATENCY_COLUMNS, ResultsError, read_csv, upsert_rows, write_table
 
 REPO = Path(__file__).resolve().parents[1]
 WRITER = """
@@ -53,3 +57,56 @@ def test_a_killed_writers_temp_file_is_swept_by_the_next_write(tmp_path: Path) -
     upsert_rows(path, [{"k": "2"}], ("k",))
     assert not stale.exists() and other.exists()
     assert [r["k"] for r in read_csv(path)] == [1, 2] or [str(r["k"]) for r in read_csv(path)] == ["1", "2"]
+
+
+@FUZZ
+@given(data=st.binary(max_size=600) | st.text(max_size=600) | st.lists(
+    st.lists(st.text(alphabet="ab,\"\n\r\0x1", max_size=6), max_size=5).map(",".join), max_size=8).map("\n".join))
+def test_a_damaged_table_reads_or_is_refused_and_a_write_never_makes_it_worse(data: bytes | str, tmp_path: Path) -> None:
+    """Random bytes, text and near-CSV (quotes, NULs, ragged rows) as latency.csv: read_csv gives rows of named
+    cells or one ResultsError line; an upsert either adds its row to what was readable or leaves the file as it was."""
+    path = tmp_path / "latency.csv"
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass"))
+    before = path.read_bytes()
+    try:
+        rows = read_csv(path)
+        assert all(isinstance(k, str) for r in rows for k in r)
+    except ResultsError as e:
+        assert "\n" not in str(e) and str(path) in str(e)
+    try:
+        upsert_rows(path, [{"k": "new", "v": "1"}], ("k",))
+    except ResultsError:
+        assert path.read_bytes() == before
+        return
+    assert any(r.get("k") == "new" for r in read_csv(path))
+
+
+def test_bench_and_eval_refuse_an_unreadable_table_before_measuring(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from zoo.cli import app
+
+    (tmp_path / "latency.csv").write_bytes(b"host,backend\n\xff\xfe\x00 binary")
+    (tmp_path / "accuracy.csv").write_bytes(b"variant\n\xff\xfe half a row")
+    for args in (["bench", "-v", "lw-relu6", "--no-peers", "--runs", "1", "--out", str(tmp_path)],
+                 ["eval", "-c", str(tmp_path / "latency.csv"), "--out", str(tmp_path)]):
+        result = CliRunner().invoke(app, args)
+        lines = [ln for ln in result.output.splitlines() if ln.strip()]
+        assert result.exit_code == 1 and len(lines) == 1 and "not a readable results table" in lines[0], result.output
+
+
+def test_track_budget_refuses_an_unreadable_latency_table(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import cv2
+    import numpy as np
+    from typer.testing import CliRunner
+
+    from zoo.cli import app
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "latency.csv").write_bytes(b"host,p50_ms\n\xff\xfe")
+    (tmp_path / "frames").mkdir()
+    cv2.imwrite(str(tmp_path / "frames" / "0000.png"), np.zeros((48, 64, 3), np.uint8))
+    monkeypatch.setenv("ZOO_RESULTS", str(tmp_path / "results"))
+    result = CliRunner().invoke(app, ["track", str(tmp_path / "frames"), "--budget-ms", "5"])
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert result.exit_code == 1 and len(lines) == 1 and "not a readable results table" in lines[0], result.output

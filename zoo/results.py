@@ -142,11 +142,23 @@ def _cell(value: Any) -> str:
 
 
 def _read_raw(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """Header and rows as strings; ResultsError (one line) for a file that is not a CSV table.
+
+    Cells beyond the header (a row with too many fields) are dropped and missing ones read as empty,
+    so one bad row never costs the others; binary content, NUL bytes or a broken quote refuse the file.
+    """
     if not path.is_file() or path.stat().st_size == 0:
         return [], []
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        return list(reader.fieldnames or []), [dict(r) for r in reader]
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            columns = list(reader.fieldnames or [])
+            rows = [{k: v or "" for k, v in r.items() if isinstance(k, str)} for r in reader]
+    except (UnicodeDecodeError, csv.Error) as e:
+        why = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+        raise ResultsError(f"{path}: not a readable results table ({why}); fix it from git (`git diff {path.name}`) "
+                           "or delete it to start a new one") from None
+    return columns, rows
 
 
 def upsert_rows(csv_path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], key_columns: Sequence[str],

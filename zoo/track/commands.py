@@ -62,6 +62,8 @@ def track(
             _fail(f"{option} {path}: is a folder; give a file name to write")
     from rich.console import Console
 
+    from zoo.results import ResultsError
+
     from .detectors import DetectorError, DetectorThread, make_detector
     from .model import ModelError, choose_model, load_predictor
     from .pipeline import check_show, summary_table
@@ -82,7 +84,7 @@ def track(
         if note := first_run_note(pick.spec, backend):  # say so before going quiet for half a minute
             console.print(note, highlight=False)
         predictor = load_predictor(pick.spec, backend, threads)
-    except (SourceError, DetectorError, ModelError) as e:
+    except (SourceError, DetectorError, ModelError, ResultsError) as e:  # ResultsError: --budget-ms reads results/
         _fail(str(e))
         return
     console.print(f"model: {pick.reason}; backend {backend}, {threads} thread(s); detector {detector} at <= {detect_hz:g} Hz",
