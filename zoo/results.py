@@ -213,8 +213,12 @@ def _sweep_temps(path: Path) -> None:
 def _atomic_write_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, str]]) -> None:
     from zoo.fileio import atomic_open
 
+    # csv quotes a cell holding "\n" but not one holding a lone "\r" (not in the line terminator), which the
+    # reader then takes for a line break: such a table (only ever a damaged one) is written fully quoted
+    awkward = any("\r" in c for c in columns) or any("\r" in str(v) for r in rows for v in r.values())
     with atomic_open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(columns), lineterminator="\n")
+        writer = csv.DictWriter(f, fieldnames=list(columns), lineterminator="\n",
+                                quoting=csv.QUOTE_ALL if awkward else csv.QUOTE_MINIMAL)
         writer.writeheader()
         writer.writerows(rows)
 
