@@ -122,3 +122,28 @@ def test_predict_announces_a_first_export(tmp_path, monkeypatch) -> None:  # noq
     assert "first run: exporting the model to onnx fp32" in result.output
     again = runner.invoke(app, ["predict", str(image), "--box", "40,20,120,100", "--backend", "onnx"])
     assert again.exit_code == 0 and "first run" not in again.output
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["track-bench", "--threads", "0"], "Invalid value for '--threads'"),
+    (["--no-such-flag"], "No such option: --no-such-flag"),
+    (["models", "--bogus"], "No such option: --bogus"),
+])
+def test_usage_mistakes_click_finds_are_one_line(args: list[str], needle: str) -> None:
+    """Through the real entry point (``main``), not CliRunner: click's own checks print one error line too."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "zoo", *args], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout and "--help" in lines[0]
+
+
+def test_bare_command_still_shows_help() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "zoo", "data"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "zoo data [OPTIONS] COMMAND" in proc.stdout + proc.stderr

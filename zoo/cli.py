@@ -14,6 +14,7 @@ from typing import Annotated
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from zoo import __version__
@@ -128,7 +129,26 @@ _register_all()
 
 
 def main() -> None:
-    app()
+    """Run the ``zoo`` command; a usage mistake click finds itself (``--threads 0``, a missing option,
+    an unknown flag) prints one ``error:`` line with the command to ask for help, like every other bad
+    input, instead of click's boxed usage panel."""
+    # typer may vendor click privately: find its UsageError (base of every parse failure) through the public
+    # BadParameter rather than importing either click module by name.
+    usage_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+    try:
+        code = app(standalone_mode=False)
+    except usage_error as e:
+        if type(e).__name__ == "NoArgsIsHelpError":  # bare ``zoo`` or ``zoo data``: the help is the answer
+            e.show()
+            sys.exit(2)
+        where = e.ctx.command_path if e.ctx is not None else "zoo"
+        err_console.print(f"[bold red]error:[/] {escape(e.format_message())} (see `{where} --help`)",
+                          highlight=False, soft_wrap=True)
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        err_console.print("[bold red]error:[/] aborted", highlight=False)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
