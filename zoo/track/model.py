@@ -101,10 +101,11 @@ def choose_model(model: str | None, budget_ms: float | None, backend: str) -> tu
 
 @dataclass
 class StagedPrediction:
-    landmarks: np.ndarray
+    landmarks: np.ndarray  # the network's own points (image px): the tracker crops, smooths and poses on these
     face_score: float | None
     box: np.ndarray
     pose: Any = None
+    reported: np.ndarray | None = None  # an adapted model's points in its target convention (image px)
 
 
 class TrackingPredictor:
@@ -132,9 +133,13 @@ class TrackingPredictor:
         t1 = time.perf_counter()
         out = self.predictor.predict_batch(x)
         points = crop_to_image(out["landmarks"][0], matrix, self.size)
+        own, reported = points, None
+        if "source_landmarks" in out:  # an adapted model: track on its own 70 points, report the target's
+            own, reported = crop_to_image(out["source_landmarks"][0], matrix, self.size), points
         score = float(out["face_score"][0, 0]) if "face_score" in out else None
         t2 = time.perf_counter()
-        return StagedPrediction(points, score, np.asarray(box)), {"crop": (t1 - t0) * 1e3, "landmarks": (t2 - t1) * 1e3}
+        return (StagedPrediction(own, score, np.asarray(box), reported=reported),
+                {"crop": (t1 - t0) * 1e3, "landmarks": (t2 - t1) * 1e3})
 
     def predict(self, image_rgb: np.ndarray, box: np.ndarray) -> StagedPrediction:
         return self.predict_stages(image_rgb, box)[0]

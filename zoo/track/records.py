@@ -28,8 +28,11 @@ class TrackedFace:
     #: the track's last event ("new", "restarted", "reverified") and how many frames ago it was.
     event: str | None = None
     event_age: int = 0
+    #: set for an adapted model (``zoo adapt``): its landmarks are that convention's K points, not zoo's 68/70.
+    convention: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {} if self.convention is None else {"convention": self.convention}
         return {
             "id": self.id,
             "box": [round(float(v), 2) for v in self.box],
@@ -38,6 +41,7 @@ class TrackedFace:
             "pose": None if self.pose is None else _rounded(self.pose.to_dict()),
             "age": self.age,
             "event": self.event if self.event_age == 0 else None,
+            **extra,
         }
 
 

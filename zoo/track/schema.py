@@ -12,9 +12,11 @@ One JSON object per line, one line per frame, in frame order::
           "id": 3,                       # track id: unique within the run, never reused
           "box": [x1, y1, x2, y2],       # square box in pixels around the smoothed landmarks (the model's crop)
           "score": 0.97,                 # landmark model's face score in [0, 1], or null (no cls head)
-          "landmarks": [[x, y], ...],    # K (68 or 70) smoothed points in pixels, zoo.landmarks order
+          "landmarks": [[x, y], ...],    # K (68 or 70) smoothed points in pixels, zoo.landmarks order;
+                                         # an adapted model's K points when "convention" is present
           "pose": {"yaw": .., "pitch": .., "roll": ..,   # degrees, zoo.pose conventions
                    "rvec": [3 floats], "tvec": [3 floats], "error": px} or null,
+          "convention": "adapted:5",     # only for an adapted model (zoo adapt): its K target points
           "age": 40,                     # frames since the track started
           "event": null                  # on the frame it happens: "new" (a detection started the track),
                                          # "restarted" (a new id because, after a cut or a jump, the face
@@ -71,9 +73,10 @@ def _face_errors(face: Any, where: str) -> list[str]:
     if score is not None and not (_num(score) and 0.0 <= score <= 1.0):
         errs.append(f"{where}.score: not null or a number in [0, 1]")
     lm = face.get("landmarks")
-    if not (isinstance(lm, list) and len(lm) in (68, 70)
-            and all(isinstance(p, list) and len(p) == 2 and all(map(_num, p)) for p in lm)):
-        errs.append(f"{where}.landmarks: not a list of 68 or 70 [x, y] pairs")
+    adapted = face.get("convention")
+    counts_ok = isinstance(lm, list) and (len(lm) in (68, 70) or (isinstance(adapted, str) and len(lm) >= 1))
+    if not (counts_ok and all(isinstance(p, list) and len(p) == 2 and all(map(_num, p)) for p in lm)):
+        errs.append(f"{where}.landmarks: not a list of 68 or 70 [x, y] pairs (or of K with a 'convention')")
     pose = face.get("pose")
     if pose is not None:
         if not isinstance(pose, dict) or any(k not in pose for k in POSE_KEYS):

@@ -12,6 +12,9 @@ from zoo.pose import HeadPose
 from .filters import PointFilter
 from .geometry import crop_from_landmarks
 
+#: What settling a face from a box gives: its landmarks, the face score of each pass, and the reported points.
+Settled = tuple[np.ndarray, list[float | None], np.ndarray | None]
+
 
 class LandmarkPredictor(Protocol):
     """What the tracker needs: ``zoo.track.model.TrackingPredictor`` (wrapping ``zoo.predict.Predictor``)
@@ -63,7 +66,7 @@ class TrackerConfig:
 class Track:
     id: int
     raw: np.ndarray  # unsmoothed landmarks: the next crop comes from these
-    landmarks: np.ndarray  # smoothed landmarks: what is reported and drawn
+    landmarks: np.ndarray  # smoothed landmarks: what is drawn and reported (unless ``reported`` is set), and posed
     score: float | None
     filter: PointFilter
     start_frame: int
@@ -76,9 +79,31 @@ class Track:
     event: str | None = None  # "new", "restarted" (new id after a re-verification) or "reverified"
     event_frame: int = 0
     suspect: bool = False  # waiting for a re-verification
+    #: the points an adapted model reports in its target convention (``zoo adapt``), unsmoothed; ``raw``
+    #: and ``landmarks`` then hold the network's own 70 points, which crops, filtering and pose follow.
+    reported: np.ndarray | None = None
 
     def next_box(self, motion: float) -> np.ndarray:
         box = crop_from_landmarks(self.raw)
         side = box[2] - box[0]
         shift = np.clip(self.velocity * motion, -0.5 * side, 0.5 * side)
         return box + np.concatenate([shift, shift])
+
+
+def reported_points(tr: Track) -> np.ndarray:
+    """The points a track reports: its smoothed landmarks, or an adapted model's target points moved by
+    the same smoothing.
+
+    An adapted model's map works in the eye frame of the network's own points, so it commutes with any
+    similarity transform of them: the similarity that takes this frame's raw points to their smoothed
+    ones, applied to the target points, smooths those the same way without a filter of their own.
+    """
+    if tr.reported is None:
+        return tr.landmarks
+    a, b = tr.raw - tr.raw.mean(0), tr.landmarks - tr.landmarks.mean(0)
+    za, zb = a[:, 0] + 1j * a[:, 1], b[:, 0] + 1j * b[:, 1]
+    norm = float(np.vdot(za, za).real)
+    s = complex(np.vdot(za, zb)) / norm if norm > 0 else 1.0  # least-squares scale-rotation (Umeyama in 2-D)
+    zr = (tr.reported[:, 0] - tr.raw.mean(0)[0]) + 1j * (tr.reported[:, 1] - tr.raw.mean(0)[1])
+    moved = s * zr
+    return np.stack([moved.real, moved.imag], axis=1) + tr.landmarks.mean(0)

@@ -31,7 +31,7 @@ from .detectors import DetectionResult, DetectorThread, InlineDetector
 from .filters import make_filter
 from .geometry import crop_from_landmarks, iou_matrix
 from .records import FrameResult, TrackedFace
-from .state import LandmarkPredictor, Track, TrackerConfig
+from .state import LandmarkPredictor, Settled, Track, TrackerConfig, reported_points
 
 __all__ = ["STAGES", "FrameResult", "LandmarkPredictor", "Track", "TrackedFace", "Tracker", "TrackerConfig",
            "crop_from_landmarks", "iou_matrix"]
@@ -83,8 +83,9 @@ class Tracker:
         n_det, det_ms = sync if sync is not None else self._fold_detections(image_rgb, frame, t, timings)
         if not self.tracks:
             self._need_detect = True
-        faces = [TrackedFace(tr.id, crop_from_landmarks(tr.landmarks), tr.score, tr.landmarks, tr.pose,
-                             frame - tr.start_frame, tr.event, frame - tr.event_frame)
+        faces = [TrackedFace(tr.id, crop_from_landmarks(tr.landmarks), tr.score, reported_points(tr), tr.pose,
+                             frame - tr.start_frame, tr.event, frame - tr.event_frame,
+                             None if tr.reported is None else f"adapted:{len(tr.reported)}")
                  for tr in sorted(self.tracks, key=lambda tr: tr.id)]
         timings["total"] = (time.perf_counter() - t_start) * 1e3 + cut_ms
         timings["detect"] = det_ms
@@ -113,7 +114,9 @@ class Tracker:
             self._last_submit, self._need_detect = t, False
             self.stats["detector_calls"] += 1
 
-    def _predict(self, image: np.ndarray, box: np.ndarray, timings: dict) -> tuple[np.ndarray, float | None]:
+    def _predict(self, image: np.ndarray, box: np.ndarray, timings: dict) -> tuple[np.ndarray, float | None, np.ndarray | None]:
+        """(the network's own points, which crops, filters and pose follow; face score; the points it reports
+        when they differ: an adapted model's target convention, see ``reported_points``)."""
         stages = getattr(self.predictor, "predict_stages", None)
         t0 = time.perf_counter()
         if stages is not None:  # a predictor that times crop and model separately
@@ -124,7 +127,9 @@ class Tracker:
             pred = self.predictor.predict(image, box)
             timings["landmarks"] += (time.perf_counter() - t0) * 1e3
         score = getattr(pred, "face_score", None)
-        return np.asarray(pred.landmarks, np.float64), None if score is None else float(score)
+        reported = getattr(pred, "reported", None)
+        return (np.asarray(pred.landmarks, np.float64), None if score is None else float(score),
+                None if reported is None else np.asarray(reported, np.float64))
 
     def _face_ok(self, lm: np.ndarray, score: float | None, w: int, h: int) -> bool:
         inside = np.mean((lm[:, 0] >= 0) & (lm[:, 0] < w) & (lm[:, 1] >= 0) & (lm[:, 1] < h))
@@ -134,7 +139,7 @@ class Tracker:
     def _step(self, tr: Track, image: np.ndarray, t: float, timings: dict) -> bool:
         h, w = image.shape[:2]
         box = tr.next_box(self.config.motion)
-        lm, score = self._predict(image, box, timings)
+        lm, score, reported = self._predict(image, box, timings)
         tr.score = score
         if score is not None:
             tr.score_ema = score if tr.score_ema is None else 0.6 * tr.score_ema + 0.4 * score
@@ -150,7 +155,7 @@ class Tracker:
         timings["crop"] += (time.perf_counter() - t0) * 1e3
         centre_move = lm.mean(0) - tr.raw.mean(0)
         tr.velocity = 0.7 * centre_move + 0.3 * tr.velocity
-        tr.raw = lm
+        tr.raw, tr.reported = lm, reported
         before = tr.pose
         self._smooth_and_pose(tr, t, (w, h), timings)
         if before is not None and tr.pose is not None and max(abs(tr.pose.yaw - before.yaw), abs(tr.pose.pitch - before.pitch),
@@ -179,33 +184,33 @@ class Tracker:
                 tr.pose = None
             timings["pose"] += (time.perf_counter() - t1) * 1e3
 
-    def _settle(self, image: np.ndarray, box: np.ndarray, timings: dict) -> tuple[np.ndarray, list[float | None]] | None:
-        """``init_passes`` landmark passes from a box (each re-crops from the last): (landmarks, scores),
-        or None when the landmarks are implausible."""
+    def _settle(self, image: np.ndarray, box: np.ndarray, timings: dict) -> Settled | None:
+        """``init_passes`` landmark passes from a box (each re-crops from the last): (landmarks, scores,
+        reported points), or None when the landmarks are implausible."""
         h, w = image.shape[:2]
-        lm, scores = None, []
+        lm, scores, reported = None, [], None
         for _ in range(max(1, self.config.init_passes)):
-            lm, score = self._predict(image, box, timings)
+            lm, score, reported = self._predict(image, box, timings)
             scores.append(score)
             if not self._face_ok(lm, None, w, h):
                 return None
             box = crop_from_landmarks(lm)
-        return lm, scores
+        return lm, scores, reported
 
     def _start(self, image: np.ndarray, box: np.ndarray, frame: int, t: float, timings: dict,
-               settled: tuple[np.ndarray, list[float | None]] | None = None) -> Track | None:
+               settled: Settled | None = None) -> Track | None:
         if len(self.tracks) >= self.config.max_tracks:
             return None
         h, w = image.shape[:2]
         settled = settled or self._settle(image, box, timings)
         if settled is None:
             return None
-        lm, scores = settled
+        lm, scores, reported = settled
         # The detector starts tracks, whatever the model's score: a track holds its face at least
         # until the next detection, and from then on the score (or new detections) keeps it alive.
         best = None if scores[-1] is None else max(s for s in scores if s is not None)
         tr = Track(self._next_id, lm, lm, scores[-1], make_filter(self.config.filter), frame, score_ema=best, confirmed_t=t,
-                   event="new", event_frame=frame)
+                   event="new", event_frame=frame, reported=reported)
         if self._duplicate_of_live(tr):
             return None
         self._next_id += 1
@@ -252,7 +257,7 @@ class Tracker:
                 continue  # elsewhere the detection box held no plausible face: leave the track as it was
             look = appearance(image, settled[0])
             if not cut or tr.look is None or appearance_distance(look, tr.look) <= self.config.same_face:
-                self._restart_landmarks(tr, settled[0], settled[1][-1], t, (w, h), timings)
+                self._restart_landmarks(tr, settled[0], settled[1][-1], t, (w, h), timings, settled[2])
                 tr.look, tr.event, tr.event_frame = look, "reverified", frame
                 tr.confirmed_t = t if box is not None else tr.confirmed_t
                 self.stats["reverified"] += 1
@@ -278,9 +283,10 @@ class Tracker:
         return result
 
     def _restart_landmarks(self, tr: Track, lm: np.ndarray, score: float | None, t: float, size: tuple[int, int],
-                           timings: dict) -> None:
+                           timings: dict, reported: np.ndarray | None = None) -> None:
         """Jump a track to new landmarks: no smoothing across the jump, no pose prior from before it."""
         tr.raw, tr.score, tr.velocity, tr.pose, tr.low = lm, score, np.zeros(2), None, 0
+        tr.reported = reported
         tr.filter.reset()
         self._smooth_and_pose(tr, t, size, timings)
 
@@ -364,11 +370,11 @@ class Tracker:
         if confident and (stale or iou_matrix(box, crop_from_landmarks(tr.raw))[0, 0] >= self.config.reseed_iou):
             return
         h, w = image.shape[:2]
-        lm, score = self._predict(image, box, timings)
+        lm, score, reported = self._predict(image, box, timings)
         for _ in range(max(1, self.config.init_passes) - 1):
-            lm, score = self._predict(image, crop_from_landmarks(lm), timings)
+            lm, score, reported = self._predict(image, crop_from_landmarks(lm), timings)
         if not self._face_ok(lm, None, w, h):
             return
-        self._restart_landmarks(tr, lm, score, t, (w, h), timings)
+        self._restart_landmarks(tr, lm, score, t, (w, h), timings, reported)
         if tr.look is not None:
             tr.look = appearance(image, lm)
