@@ -185,3 +185,17 @@ def test_train_checks_the_variant_before_rendering_the_standard_set(tripwires: l
     result = runner.invoke(app, ["train", "no-such-variant", "--epochs", "1"])
     assert result.exit_code == 1 and not tripwires
     assert result.output.strip() == "error: unknown variant 'no-such-variant': run `zoo models` for the list"
+
+
+@pytest.mark.parametrize("args", [["train", "lw-relu6", "--photometric", "loud"], ["train", "lw-relu6", "--yaw-prior", "x"],
+                                  ["train", "no-such-variant", "--epochs", "1"]])
+def test_train_refuses_before_torch_loads(args: list[str]) -> None:
+    """In a fresh process: the refusal comes before ``import torch`` (1.2-1.5 s here), not after it."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom zoo.cli import main\nsys.argv = ['zoo', *sys.argv[1:]]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\nprint('torch loaded' if 'torch' in sys.modules else 'no torch')")
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60)
+    assert proc.stderr.strip().startswith("error:") and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stdout.strip() == "no torch"

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from zoo.contract import PIXEL_MEAN, PIXEL_STD, POSE_SCALE_DEG
+from zoo.data import PHOTOMETRIC
 from zoo.data.formats import DatasetError, Sample, pose_from_meta
 from zoo.data.images import ImageStore
 from zoo.landmarks import flip_permutation
@@ -141,10 +142,6 @@ def rotate_pose(pose: tuple[float, float, float], angle: float) -> tuple[float, 
     return euler_from_matrix(rotation_matrix(0.0, 0.0, angle) @ rotation_matrix(*pose))
 
 
-#: Photometric recipes: ``standard`` (colour, grey, blur, noise, JPEG) and ``strong``, which adds
-#: what separates real photos from renders (low resolution, sensor noise, over-sharpening, tone
-#: curves, local contrast, occluding patches) so a model cannot lean on the renderer's clean look.
-PHOTOMETRIC = ("standard", "strong")
 
 
 class Photometric:

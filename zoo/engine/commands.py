@@ -38,7 +38,7 @@ def train(
     # first, before the imports below pull in torch: a typo is refused in a fraction of a second
     _check_train_args(variant, data, resume, init, out, val_extra, workers, threads, images_per_epoch, cls_epochs,
                       cache, bench)
-    _check_recipe(epochs, batch, lr, loss, device, part_weights)
+    _check_recipe(epochs, batch, lr, loss, device, part_weights, photometric, yaw_prior)
     from zoo.checkpoints.checkpoint import CheckpointError
     from zoo.console import console, fail
     from zoo.data.formats import DatasetError
@@ -137,12 +137,18 @@ def _check_train_args(variant: str, data: Path | None, resume: Path | None, init
             fail(f"{name} must be at least {low}, not {value}")
 
 
-def _check_recipe(epochs: int, batch: int, lr: float, loss: str, device: str, part_weights: str | None) -> None:
-    """TrainConfig's own checks that need no torch, run before the imports that do (photometric and yaw prior
-    names are checked by TrainConfig itself, a second later)."""
+def _check_recipe(epochs: int, batch: int, lr: float, loss: str, device: str, part_weights: str | None,
+                  photometric: str = "standard", yaw_prior: str = "uniform") -> None:
+    """TrainConfig's own checks that need no torch, run before the imports that do."""
     from zoo.console import fail
+    from zoo.data import PHOTOMETRIC
 
-    from .config import DEVICES, LOSSES, parse_part_weights
+    from .config import DEVICES, LOSSES, YAW_PRIORS, parse_part_weights
+
+    if photometric not in PHOTOMETRIC:
+        fail(f"photometric must be {' or '.join(PHOTOMETRIC)}, not {photometric!r}")
+    if yaw_prior not in YAW_PRIORS:
+        fail(f"yaw prior must be {' or '.join(YAW_PRIORS)}, not {yaw_prior!r}")
 
     if loss not in LOSSES:
         fail(f"loss must be one of {LOSSES}, not {loss!r}")

@@ -17,6 +17,13 @@ LOSSES = ("l1", "wing")
 DEVICES = ("auto", "cpu", "cuda")
 
 
+
+#: Yaw priors of the training draws (``zoo.engine.loader``): ``uniform`` draws every face equally often
+#: (the renderer's yaw is uniform over -90..90); ``frontal`` reweights the draws to a density
+#: proportional to 0.25 + exp(-yaw^2 / (2 * 30^2)), about 55 % within 30 degrees, 29 % at 30-60 and 15 %
+#: beyond, closer to the photos and video calls a deployed tracker sees.
+YAW_PRIORS = ("uniform", "frontal")
+
 @dataclass
 class TrainConfig:
     """Everything that decides a training run (the variant decides the network)."""
@@ -63,8 +70,7 @@ class TrainConfig:
             raise ValueError(f"device must be one of {DEVICES}, not {self.device!r}")
         if self.epochs < 0 or self.batch < 1 or self.lr <= 0:
             raise ValueError("epochs must be >= 0, batch >= 1 and lr > 0")
-        from zoo.data.dataset import PHOTOMETRIC  # the training path imports both anyway
-        from zoo.engine.loader import YAW_PRIORS
+        from zoo.data import PHOTOMETRIC
 
         if self.photometric not in PHOTOMETRIC:
             raise ValueError(f"photometric must be {' or '.join(PHOTOMETRIC)}, not {self.photometric!r}")

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from .config import YAW_PRIORS
 from .distributed import DistInfo
 
 
@@ -78,11 +79,6 @@ class EpochSampler(DistributedSampler):
             yield self.epoch, i
 
 
-#: Yaw priors of the training draws: ``uniform`` draws every face equally often (the renderer's
-#: yaw is uniform over -90..90); ``frontal`` reweights the draws to a density proportional to
-#: 0.25 + exp(-yaw^2 / (2 * 30^2)), about 55 % within 30 degrees, 29 % at 30-60 and 15 % beyond,
-#: closer to the photos and video calls a deployed tracker sees.
-YAW_PRIORS = ("uniform", "frontal")
 
 
 def yaw_weights(samples: Sequence, prior: str) -> list[float] | None:
