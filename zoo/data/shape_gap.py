@@ -21,8 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.adapt.fit import eye_frame as adapt_eye_frame
+from zoo.adapt.fit import to_frame
 from zoo.data.formats import DatasetError, load_dataset_yaml, parse_dataset_yaml
-from zoo.landmarks import CONTOURS, NUM_LANDMARKS_68, OUTER_EYE_CORNERS, PARTS
+from zoo.landmarks import CONTOURS, NUM_LANDMARKS_68, PARTS, interocular
 
 #: Parts reported (pupils are not part of 68-point sets).
 GAP_PARTS = ("jaw", "brows", "nose", "eyes", "mouth")
@@ -72,18 +74,12 @@ class ShapeGap:
 
 
 def eye_frame(points: np.ndarray) -> np.ndarray:
-    """[N, K, 2] pixels -> [N, 68, 2] in the eye frame (origin mid 36-45, x along 36->45, IOD = 1)."""
+    """[N, K, 2] pixels -> [N, 68, 2] in the eye frame (origin mid 36-45, x along 36->45, IOD = 1);
+    the frame of ``zoo adapt`` (``zoo.adapt.fit``), which refuses a face without an IOD."""
     pts = np.asarray(points, np.float64)[:, :NUM_LANDMARKS_68]
-    a, b = pts[:, OUTER_EYE_CORNERS[0]], pts[:, OUTER_EYE_CORNERS[1]]
-    axis = b - a
-    iod = np.linalg.norm(axis, axis=1)
-    if np.any(iod < 1e-9):
+    if np.any(interocular(pts) < 1e-9):
         raise ValueError("eye_frame: a face has its outer eye corners 36 and 45 on the same spot")
-    c, s = axis[:, 0] / iod, axis[:, 1] / iod
-    rel = pts - ((a + b) / 2)[:, None]
-    x = rel[..., 0] * c[:, None] + rel[..., 1] * s[:, None]
-    y = -rel[..., 0] * s[:, None] + rel[..., 1] * c[:, None]
-    return np.stack([x, y], axis=-1) / iod[:, None, None]
+    return to_frame(pts, adapt_eye_frame(pts))
 
 
 def _image_size(path: Path) -> tuple[int, int] | None:
