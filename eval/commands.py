@@ -122,13 +122,10 @@ def _check_eval_args(dataset: str, root: Path | None, split: str, variant: str |
                      limit: int | None, per_image: Path | None, record: bool = True, out: Path | None = None) -> None:
     """Refuse bad arguments before the dataset is loaded (``synth`` renders the standard set on first use)
     and before the model is exported for the backend."""
-    from zoo.backends import BACKENDS, PRECISIONS
+    from zoo.backends.commands import check_backend
     from zoo.console import fail
 
-    if backend not in BACKENDS:
-        fail(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
-    if precision not in PRECISIONS:
-        fail(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+    check_backend(backend, precision)
     if threads < 1 or batch < 1 or (limit is not None and limit < 1):
         fail("--threads, --batch and --limit must be at least 1")
     if dataset not in ("synth", "facesynthetics", "300w"):

@@ -104,8 +104,14 @@ def export_cmd(
                                                                           for r in failed))
 
 
-#: Suffixes that make a --model argument a file rather than a variant name.
-MODEL_FILE_SUFFIXES = (".pt", ".pth", ".json", ".onnx", ".xml", ".tflite", ".mlpackage")
+def check_backend(backend: str, precision: str | None = None) -> None:
+    """Refuse an unknown backend (and precision, when given) with one line: ``predict``, ``eval`` and ``track``."""
+    from zoo.backends import BACKENDS, PRECISIONS
+
+    if backend not in BACKENDS:
+        fail(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if precision is not None and precision not in PRECISIONS:
+        fail(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
 
 
 def check_model_ref(ref: str, option: str) -> None:
@@ -114,10 +120,12 @@ def check_model_ref(ref: str, option: str) -> None:
     The loaders behind it (checkpoint, artifact, shipped weights) give their own one-line errors, but only
     after imports and, for a variant on a backend, an export: a typo should cost a fraction of a second.
     """
+    from zoo.predict import ARTIFACT_SUFFIXES  # the suffixes Predictor.from_spec reads as files
+
     path = Path(ref)
     if path.exists():
         return
-    if path.suffix.lower() in MODEL_FILE_SUFFIXES or "/" in ref or "\\" in ref:
+    if path.suffix.lower() in (".pt", ".pth", *ARTIFACT_SUFFIXES) or "/" in ref or "\\" in ref:
         fail(f"{option} {ref} not found (no such file or folder); give a variant name, a zoo checkpoint or an exported artifact")
     from zoo.architectures import UnknownVariantError, get_spec
 
@@ -221,17 +229,12 @@ def predict_cmd(
     refine: Annotated[int, typer.Option(help="Re-crop passes from the predicted landmarks.")] = 1,
 ) -> None:
     """Landmarks, face score and head pose for the faces in one image."""
-    from zoo.backends import BACKENDS, BackendError
+    from zoo.backends import BackendError
     from zoo.console import console
     from zoo.predict import ImageError, Prediction, detect_faces, draw, read_image, write_png
 
     boxes = [_parse_box(box)] if box else None
-    if backend not in BACKENDS:
-        fail(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
-    from zoo.backends import PRECISIONS
-
-    if precision not in PRECISIONS:
-        fail(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+    check_backend(backend, precision)
     if threads < 1 or refine < 0:
         fail(f"--threads must be at least 1 and --refine at least 0, not {threads} and {refine}")
     if model is not None:

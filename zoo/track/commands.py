@@ -20,21 +20,11 @@ def _fail(message: str) -> None:
 def _check_backend_and_model(backend: str, model: str | None) -> None:
     """Refuse an unknown backend or a model that is neither a file nor a registered variant, in a fraction
     of a second: loading a model for a backend may export it first, and the benchmark renders clips."""
-    from zoo.backends import BACKENDS
+    from zoo.backends.commands import check_backend, check_model_ref
 
-    if backend not in BACKENDS:
-        _fail(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
-    if model is None or Path(model).exists():
-        return
-    if Path(model).suffix.lower() in (".pt", ".pth", ".json", ".onnx", ".xml", ".tflite", ".mlpackage") or "/" in model:
-        _fail(f"--model {model} not found (no such file or folder); give a variant name, a zoo checkpoint or an "
-              "exported artifact")
-    from zoo.architectures import UnknownVariantError, get_spec
-
-    try:
-        get_spec(model)
-    except UnknownVariantError as e:
-        _fail(f"--model: {e} (or give a checkpoint or artifact path)")
+    check_backend(backend)
+    if model is not None:
+        check_model_ref(model, "--model")
 
 
 def track(
