@@ -22,7 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .clips import FPS, STILL_FRACTION, _background, iter_photo_clip
+from .clips import FPS, STILL_FRACTION, _background, _in_frame, _moving, iter_photo_clip
 from .geometry import crop_from_landmarks
 
 Frame = tuple[int, float, np.ndarray, dict[str, Any]]
@@ -103,7 +103,7 @@ def _paste(canvas: np.ndarray, patch: np.ndarray, x0: int, y0: int) -> None:
     canvas[cy0:cy1, cx0:cx1] = (region * (1 - mask[sub]) + patch[sub].astype(np.float32) * mask[sub]).astype(np.uint8)
 
 
-def crowd_layout(count: int, size: tuple[int, int], widths: Sequence[float]) -> list[tuple[float, float]]:
+def crowd_layout(count: int, size: tuple[int, int]) -> list[tuple[float, float]]:
     """Face centres on a loose grid (two rows), so faces up to 120 px wide never overlap."""
     w, h = size
     top = (count + 1) // 2
@@ -127,11 +127,11 @@ def iter_crowd_clip(samples: Sequence[Any], frames: int = 60, seed: int = 0, siz
     widths = list(widths) if widths is not None else list(np.linspace(30, 120, n)[rng.permutation(n)])
     bg = _background(rng, size)
     base = [_patch(s, wd) for s, wd in zip(samples, widths, strict=True)]
-    centres = crowd_layout(n, size, widths)
+    centres = crowd_layout(n, size)
     phase = rng.uniform(0, 2 * math.pi, (n, 3))
     still_end = int(frames * STILL_FRACTION)
     for i in range(frames):
-        q = 0.0 if i < still_end else (i - still_end) / max(frames - 1 - still_end, 1)
+        q = _moving(i, frames)
         canvas = bg.copy()
         faces = []
         for k, ((patch, pts), (cx, cy)) in enumerate(zip(base, centres, strict=True)):
@@ -142,7 +142,7 @@ def iter_crowd_clip(samples: Sequence[Any], frames: int = 60, seed: int = 0, siz
             x0, y0 = int(round(cx + dx - p.shape[0] / 2)), int(round(cy + dy - p.shape[0] / 2))
             _paste(canvas, p, x0, y0)
             lm = pts * (p.shape[0] / patch.shape[0]) + (x0, y0)
-            inside = (lm[:, 0] >= 0) & (lm[:, 0] < size[0]) & (lm[:, 1] >= 0) & (lm[:, 1] < size[1])
+            inside = _in_frame(lm, *size)
             faces.append({"id": k, "subject": k, "iod": float(np.linalg.norm(lm[36] - lm[45])), "landmarks": lm,
                           "box": crop_from_landmarks(lm).tolist(), "visible": float(inside.mean()),
                           "width": float(np.ptp(lm[:, 0]))})
