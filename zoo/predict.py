@@ -117,15 +117,18 @@ class Predictor:
         return self.runtime.run(crops)
 
     def predict(self, image_rgb: np.ndarray, box: np.ndarray | None = None, landmarks_prev: np.ndarray | None = None,
-                pose_prev: Any = None, refine: int = 0, with_pose: bool = True) -> Prediction:
-        """Predict one face given a face box (``box``) or the previous landmarks (``landmarks_prev``).
+                pose_prev: Any = None, refine: int = 0, with_pose: bool = True, crop: np.ndarray | None = None) -> Prediction:
+        """Predict one face given a face box (``box``), the previous landmarks (``landmarks_prev``) or a crop box
+        already made (``crop``, e.g. training's jittered box).
 
         ``refine`` extra passes each re-crop from the last landmarks. Pose comes from solvePnP on the
         landmarks (``zoo.pose.estimate_pose``), seeded with ``pose_prev`` when given.
         """
         from zoo.data.dataset import crop_and_resize, crop_box, normalize
 
-        if landmarks_prev is not None:
+        if crop is not None:
+            crop = np.asarray(crop, np.float64)
+        elif landmarks_prev is not None:
             crop = crop_box(np.asarray(landmarks_prev, np.float64), None)
         elif box is not None:
             crop = box_to_crop(np.asarray(box, np.float64))

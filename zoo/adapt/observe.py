@@ -104,17 +104,10 @@ def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def detect(image_rgb: np.ndarray, upsample: int = 1) -> list[np.ndarray]:
-    """The boxes ``zoo predict`` would start from (same detector, upsampling and order)."""
-    from zoo.predict import detect_faces
-
-    return detect_faces(image_rgb, upsample)
-
-
 def start_boxes(faces: LabelledFaces, crop: str, seed: int = 0) -> tuple[list[np.ndarray], list[str]]:
     """Per face the first crop box and which kind it is (``detector``, or ``jitter`` where the detector missed)."""
     from zoo.data.dataset import crop_box
-    from zoo.predict import box_to_crop, read_image
+    from zoo.predict import box_to_crop, detect_faces, read_image
 
     if crop not in CROPS:
         raise AdaptError(f"--crop {crop}: choose one of {', '.join(CROPS)}")
@@ -122,7 +115,7 @@ def start_boxes(faces: LabelledFaces, crop: str, seed: int = 0) -> tuple[list[np
     for i, (image, pts) in enumerate(zip(faces.images, faces.points, strict=True)):
         if crop == "detector":
             truth = np.concatenate([pts.min(axis=0), pts.max(axis=0)])
-            found = [(b, _box_iou(b, truth)) for b in detect(read_image(image))]
+            found = [(b, _box_iou(b, truth)) for b in detect_faces(read_image(image))]
             best = max(found, key=lambda t: t[1], default=(None, 0.0))
             if best[0] is not None and best[1] >= MIN_IOU:
                 boxes.append(box_to_crop(best[0]))
@@ -170,25 +163,11 @@ def observe(ref: ModelRef, faces: LabelledFaces, crop: str = "detector", backend
     predictor = Predictor.from_spec(ref.checkpoint, backend=backend, threads=1)
     points = []
     for image, box in zip(faces.images, boxes, strict=True):
-        points.append(_predict(predictor, read_image(image), box, refine))
+        # predict's crop, run, uncrop and ``refine`` re-crops from its own points, from this crop box
+        points.append(predictor.predict(read_image(image), crop=box, refine=refine, with_pose=False).landmarks)
         if progress is not None:
             progress(1)
     model = np.stack(points).astype(np.float64)
     if cache:
         atomic_write(path, lambda f: np.savez(f, model=model, kinds=np.array(kinds)))
     return Observations(model, faces.points.copy(), kinds, [str(p) for p in faces.images])
-
-
-def _predict(predictor: Any, rgb: np.ndarray, crop: np.ndarray, refine: int) -> np.ndarray:
-    """``Predictor.predict``'s steps from a crop box: crop, run, uncrop, ``refine`` re-crops from its own points."""
-    from zoo.data.dataset import crop_and_resize, crop_box, normalize
-    from zoo.predict import crop_to_image
-
-    size = predictor.input_size
-    for step in range(refine + 1):
-        pixels, matrix = crop_and_resize(rgb, crop, size)
-        out = predictor.predict_batch(normalize(pixels)[None])
-        points = crop_to_image(out["landmarks"][0], matrix, size)
-        if step < refine:
-            crop = crop_box(points, None)
-    return points
