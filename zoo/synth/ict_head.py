@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.pose import HeadPose, camera_matrix, project_points, rotation_matrix
+from zoo.pose import HeadPose, camera_matrix, rotation_matrix
 
 COMPACT = Path(__file__).with_name("ict") / "ict_compact.npz"
 #: Leading identity modes kept in the compact file (98.5 % of the 68 landmarks' identity variance).
@@ -161,7 +161,11 @@ def sample_camera(rng: np.random.Generator, size: int = 256, yaw_range: tuple[fl
 
 def project(points_cm: np.ndarray, camera: Camera) -> np.ndarray:
     """[N, 3] ICT-frame points -> [N, 2] pixels (0-based, pixel centres on integers) under ``camera``."""
-    p = camera_points(points_cm, camera)
+    return to_pixels(camera_points(points_cm, camera), camera)
+
+
+def to_pixels(p: np.ndarray, camera: Camera) -> np.ndarray:
+    """[N, 3] camera coordinates (``camera_points``) -> [N, 2] pixels through ``camera``'s pinhole."""
     k = camera.matrix()
     return np.stack([k[0, 0] * p[:, 0] / p[:, 2] + k[0, 2], k[1, 1] * p[:, 1] / p[:, 2] + k[1, 2]], axis=1)
 
@@ -175,11 +179,6 @@ def camera_points(points_cm: np.ndarray, camera: Camera) -> np.ndarray:
 def raw_landmarks(head: ICTHead, vertices: np.ndarray, camera: Camera) -> np.ndarray:
     """[68, 2] pixels: ICT's own landmark vertices projected (the 'raw' definition)."""
     return project(vertices[head.landmarks68], camera)
-
-
-def mean_face_check(camera: Camera) -> np.ndarray:
-    """``zoo.pose``'s projection of its mean face under the same camera (for tests: the conventions agree)."""
-    return project_points(camera.pose(), (camera.size, camera.size), None)
 
 
 def build_compact(source: Path, out: Path, identity_modes: int = IDENTITY_MODES) -> Path:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from zoo.landmarks import PARTS
-from zoo.synth.ict_head import PART_RANGES, Camera, ICTHead, camera_points, project
+from zoo.synth.ict_head import PART_RANGES, Camera, ICTHead, camera_points, project, to_pixels
 
 JAW = np.arange(*PARTS["jaw"])
 BROWS = np.arange(*PARTS["brows"])
@@ -93,11 +93,9 @@ class AnnotatorLandmarks:
         contour = self.edges[facing[self.edge_faces[:, 0]] != facing[self.edge_faces[:, 1]]]
         if not len(contour):
             return pts
-        k = camera.matrix()
         used = np.unique(contour)
         pix = np.zeros((len(vertices), 2))
-        pix[used] = np.stack([k[0, 0] * cam[used, 0] / cam[used, 2] + k[0, 2],
-                              k[1, 1] * cam[used, 1] / cam[used, 2] + k[1, 2]], axis=1)
+        pix[used] = to_pixels(cam[used], camera)
         a, b = pix[contour[:, 0]], pix[contour[:, 1]]
         origin = project(vertices[self.origin_ids].mean(0, keepdims=True), camera)[0]
         jaw = pts[JAW]
