@@ -158,8 +158,6 @@ def synth_cmd(
         fail(f"--workers must be at least 1, not {workers}")
     if not 0.0 <= negatives < 1.0:
         fail(f"--negatives is a fraction in [0, 1), not {negatives}")
-    if out.exists() and not out.is_dir():
-        fail(f"{out}: exists and is not a folder; give a folder to write the dataset into")
     try:
         from zoo.synth.generate import write_dataset
     except ImportError as e:
