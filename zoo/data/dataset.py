@@ -142,8 +142,6 @@ def rotate_pose(pose: tuple[float, float, float], angle: float) -> tuple[float, 
     return euler_from_matrix(rotation_matrix(0.0, 0.0, angle) @ rotation_matrix(*pose))
 
 
-
-
 class Photometric:
     """The colour/grey/blur/noise/compression recipe (albumentations), cheap on a 96 px crop.
 

@@ -1,6 +1,6 @@
 """Synthetic face datasets: the renderer's public entry points.
 
-``render_face(rng, size)`` draws one labelled face (see ``synth_render``); ``write_dataset``
+``render_face(rng, size)`` draws one labelled face (see ``zoo.synth.render``); ``write_dataset``
 renders many in parallel into the FaceSynthetics layout plus ``_meta.json`` files, split lists,
 non-face negatives and a dataset YAML; ``default_dataset`` keeps standard sets in the cache.
 
