@@ -48,18 +48,15 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs; at run time 
     from zoo.track.stream import TrackedFrame  # noqa: F401
 
 
-#: Where a name lives when it is not in ``zoo.api`` itself: ``zoo.track`` is the tracker package, which is
-#: callable (``for frame in zoo.track("video.mp4")``), so it cannot also be a function here.
-_ELSEWHERE = {"track": "zoo.track", "TrackedFrame": "zoo.track.stream"}
-
-
 def __getattr__(name: str) -> Any:
     import importlib
 
-    if name in ("track", "adapt"):  # callable packages: zoo.track(source), zoo.adapt(model, dataset, out)
+    # zoo.track and zoo.adapt are callable packages (``for frame in zoo.track("video.mp4")``), so they
+    # cannot also be functions here
+    if name in ("track", "adapt"):
         return importlib.import_module(f"zoo.{name}")
     if name in __all__ and name != "__version__":
-        return getattr(importlib.import_module(_ELSEWHERE.get(name, "zoo.api")), name)
+        return getattr(importlib.import_module("zoo.track.stream" if name == "TrackedFrame" else "zoo.api"), name)
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")
 
 
