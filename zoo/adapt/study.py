@@ -45,6 +45,8 @@ def study_model(obs: Any, tobs: Any, pair: tuple[int, int], tpair: tuple[int, in
                 held_out: int, draws: int, k: int) -> list[dict[str, Any]]:
     """Rows for one model: each fitting size averaged over ``draws``, then every face with nested CV."""
     n_all = len(obs)
+    traw = before(tobs.model, tobs.target, tpair) if tobs is not None else None  # the transfer set's, unadapted
+    traw_mean = None if traw is None else float(traw.mean())
     rows = []
     for n in sizes:
         names = ("before", "ridge", "fixed", "mlp", "fr_b", "fr_r", "alpha", "tb", "tr")
@@ -65,8 +67,7 @@ def study_model(obs: Any, tobs: Any, pair: tuple[int, int], tpair: tuple[int, in
             acc["fr_r"].append(failure_rate(scored))
             acc["alpha"].append(alpha)
             if tobs is not None:
-                traw = before(tobs.model, tobs.target, tpair)
-                acc["tb"].append(None if traw is None else float(traw.mean()))
+                acc["tb"].append(traw_mean)
                 acc["tr"].append(float(nme(ridge.apply(tobs.model), tobs.target, tpair).mean()))
         rows.append(_row(n, held_out, draws, acc))
     # every face: nested k-fold CV on this dataset, and the map fit on all of them for the transfer set
@@ -77,8 +78,7 @@ def study_model(obs: Any, tobs: Any, pair: tuple[int, int], tpair: tuple[int, in
            "mlp": [None], "fr_b": [failure_rate(raw)], "fr_r": [failure_rate(np.concatenate([f.nme for f in ridge_cv.folds]))],
            "alpha": [alpha], "tb": [], "tr": []}
     if tobs is not None:
-        traw = before(tobs.model, tobs.target, tpair)
-        acc["tb"].append(None if traw is None else float(traw.mean()))
+        acc["tb"].append(traw_mean)
         acc["tr"].append(float(nme(fit_ridge(obs.model, obs.target, alpha).apply(tobs.model), tobs.target, tpair).mean()))
     rows.append(_row(n_all, -k, 1, acc))  # scored_faces -k marks "k-fold CV over all faces"
     return rows
