@@ -48,12 +48,10 @@ def graph_error(lm: Any, m: Map, model_points: np.ndarray) -> float:
     return float(np.max(np.abs(got - want) / eye_frame(model_points)[2]))
 
 
-def adapted_network(ref: ModelRef, m: Map, target_points: int, info: dict[str, Any], check_points: np.ndarray) -> Any:
-    """The network of ``ref`` ending in ``m``; ``check_points`` (model points in pixels) test the graph."""
+def adapted_network(net: Any, m: Map, target_points: int, info: dict[str, Any], check_points: np.ndarray) -> Any:
+    """``net`` ending in ``m``; ``check_points`` (model points in pixels) test the graph."""
     from zoo.architectures.adapter import AdaptedNet
-    from zoo.checkpoints.checkpoint import load_checkpoint
 
-    net = load_checkpoint(ref.checkpoint).build()
     lm = landmark_map(m, net.spec.num_points, target_points)
     # scaled to about the size of the network's crop units, where the float32 map really runs
     units = check_points / max(float(np.ptp(check_points)), 1.0)
@@ -69,8 +67,9 @@ def write_adapted(out: Path, ref: ModelRef, m: Map, target_points: int, info: di
     """Write the adapted checkpoint atomically; returns its sha256."""
     from zoo.checkpoints.checkpoint import load_checkpoint, save_checkpoint
 
-    model = adapted_network(ref, m, target_points, info, check_points)
-    card = dict(load_checkpoint(ref.checkpoint).meta)
+    ckpt = load_checkpoint(ref.checkpoint)  # once: the network and its card
+    model = adapted_network(ckpt.build(), m, target_points, info, check_points)
+    card = dict(ckpt.meta)
     for key in ("variant", "config", "zoo_version", "date", "sha256"):
         card.pop(key, None)
     card["adaptation"] = info
