@@ -201,21 +201,26 @@ def merge_runs(runs: list[SequenceRun]) -> SequenceRun:
     return merged
 
 
+def bench_detector(spec: str) -> Any:
+    """A fresh detector for one benchmark sequence: ``gt`` (tracks seeded from ground-truth boxes) or a ``--detector`` spec."""
+    from .detectors import make_detector
+    from .oracle import GroundTruthDetector
+
+    return GroundTruthDetector() if spec == "gt" else make_detector(spec)
+
+
 def photo_pans(predictor: Any, config: TrackerConfig | None = None, folder: Path | None = None, photos: int = 10,
                frames: int = 90, seed: int = 0) -> dict[str, Any] | None:
     """Track real photos moved like video (``clips.iter_photo_clip``), ``photos`` of them evenly spread
     over ``../shared/data/real/lfpw-train``; tracks seeded from the ground truth. None without the folder."""
-    from zoo.data.formats import read_300w
-
     from .clips import iter_photo_clip
-    from .model import FDFAT_LW
     from .oracle import GroundTruthDetector
+    from .photos import pick_samples, real_folder
 
-    folder = folder or FDFAT_LW.parents[3] / "data" / "real" / "lfpw-train"
+    folder = folder or real_folder()
     if not folder.is_dir():
         return None
-    samples = read_300w(folder)
-    picks = samples[:: max(1, len(samples) // photos)][:photos]
+    picks = pick_samples(folder, photos)
     runs = [track_sequence(predictor, GroundTruthDetector(), iter_photo_clip(s.image_path, s.landmarks, frames, seed + k), config)
             for k, s in enumerate(picks)]
     return score_sequence(merge_runs(runs))
@@ -277,8 +282,6 @@ def run_tracking_benchmark(predictor: Any, variant: str, detector: str = "gt", s
     from zoo import __version__
     from zoo.results import current_host
 
-    from .detectors import make_detector
-    from .oracle import GroundTruthDetector
     from .photo_bench import PHOTO_SCENARIOS, photo_rows
 
     config = config or TrackerConfig()
@@ -291,8 +294,7 @@ def run_tracking_benchmark(predictor: Any, variant: str, detector: str = "gt", s
         if progress is not None:
             progress(f"rendering/tracking {scenario}", None)
         clip = ensure_clip(scenario, frames, seed, clips_root, renderer)
-        det = GroundTruthDetector() if detector == "gt" else make_detector(detector)
-        metrics = score_sequence(track_sequence(predictor, det, clip_frames(clip), config))
+        metrics = score_sequence(track_sequence(predictor, bench_detector(detector), clip_frames(clip), config))
         rows.append({
             **base, "video": f"{clip_source(renderer)}:{scenario}:n{frames}:s{seed}", "scenario": scenario,
             "renderer": renderer, **metrics,

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .benchmark import merge_runs, score_sequence, track_sequence
+from .benchmark import bench_detector, merge_runs, score_sequence, track_sequence
 from .tracker import TrackerConfig
 
 #: scenario name -> (video label stem, what it is)
@@ -24,13 +24,6 @@ PHOTO_SCENARIOS = {
     "photo_crowd": ("lfpw-train-crowd", "six real faces at 30-120 px in one frame, drifting"),
     "photo_crowd_dark": ("lfpw-train-crowd-dark", "the crowd at a third of the light, gamma 1.6, noise sigma 6"),
 }
-
-
-def _detector(spec: str) -> Any:
-    from .detectors import make_detector
-    from .oracle import GroundTruthDetector
-
-    return GroundTruthDetector() if spec == "gt" else make_detector(spec)
 
 
 def run_photo_scenario(name: str, predictor: Any, detector: str = "gt", config: TrackerConfig | None = None,
@@ -42,7 +35,7 @@ def run_photo_scenario(name: str, predictor: Any, detector: str = "gt", config: 
         samples = pick_samples(count=2 * pairs, offset=3)
         if len(samples) < 2:
             return None
-        runs = [track_sequence(predictor, _detector(detector),
+        runs = [track_sequence(predictor, bench_detector(detector),
                                iter_cut_clip(samples[2 * k], samples[2 * k + 1], frames, seed=seed + k), config)
                 for k in range(len(samples) // 2)]
         return score_sequence(merge_runs(runs))
@@ -51,7 +44,7 @@ def run_photo_scenario(name: str, predictor: Any, detector: str = "gt", config: 
         if len(samples) < faces:
             return None
         clip = iter_crowd_clip(samples, frames, seed, dark=name.endswith("dark"))
-        return score_sequence(track_sequence(predictor, _detector(detector), clip, config))
+        return score_sequence(track_sequence(predictor, bench_detector(detector), clip, config))
     raise ValueError(f"unknown photo scenario {name!r}; choose from {', '.join(PHOTO_SCENARIOS)}")
 
 
