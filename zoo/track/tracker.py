@@ -198,7 +198,8 @@ class Tracker:
         return lm, scores, reported
 
     def _start(self, image: np.ndarray, box: np.ndarray, frame: int, t: float, timings: dict,
-               settled: Settled | None = None) -> Track | None:
+               settled: Settled | None = None, look: np.ndarray | None = None) -> Track | None:
+        """A new track from a detection box, or from landmarks already ``settled`` there (and their ``look``)."""
         if len(self.tracks) >= self.config.max_tracks:
             return None
         h, w = image.shape[:2]
@@ -214,7 +215,9 @@ class Tracker:
         if self._duplicate_of_live(tr):
             return None
         self._next_id += 1
-        tr.look = appearance(image, lm) if self.config.crop_jump > 0 or self._cuts is not None else None
+        if look is None and (self.config.crop_jump > 0 or self._cuts is not None):
+            look = appearance(image, lm)
+        tr.look = look
         self._smooth_and_pose(tr, t, (w, h), timings)
         self.tracks.append(tr)
         self.stats["tracks_started"] += 1
@@ -263,7 +266,7 @@ class Tracker:
                 self.stats["reverified"] += 1
                 continue
             self._end(tr)
-            new = self._start(image, old, frame, t, timings, settled)
+            new = self._start(image, old, frame, t, timings, settled, look)
             if new is not None:
                 new.event = "restarted"
                 self.stats["restarted"] += 1
