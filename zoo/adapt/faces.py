@@ -25,11 +25,10 @@ EDGE_TOLERANCE = 1.0
 
 @dataclass
 class LabelledFaces:
-    """Images, their sizes (w, h) and the annotators' points [N,K,2] in 0-based pixels."""
+    """Images and the annotators' points [N,K,2] in 0-based pixels."""
 
     dataset: Path
     images: list[Path]
-    sizes: np.ndarray
     points: np.ndarray
 
     @property
@@ -88,7 +87,6 @@ def load_labelled(dataset: Path, splits: tuple[str, ...] | None = None) -> Label
                          f"{dataset} have {common} ({len(odd)} face(s) differ); one convention per dataset")
     if common < 2:
         raise AdaptError(f"{dataset}: faces have {common} point(s); a convention needs at least 2 points")
-    sizes = []
     for s in samples:
         pts = np.asarray(s.landmarks, np.float64)
         if not Path(s.image_path).is_file():
@@ -101,6 +99,5 @@ def load_labelled(dataset: Path, splits: tuple[str, ...] | None = None) -> Label
         if lo.min() < -EDGE_TOLERANCE or hi[0] > w - 1 + EDGE_TOLERANCE or hi[1] > h - 1 + EDGE_TOLERANCE:
             raise AdaptError(f"{s.image_path}: landmarks outside the {w}x{h} image (x {lo[0]:.1f}..{hi[0]:.1f}, "
                              f"y {lo[1]:.1f}..{hi[1]:.1f}); fix the annotation or drop the face")
-        sizes.append((w, h))
-    return LabelledFaces(dataset, [Path(s.image_path) for s in samples], np.array(sizes, np.int64),
+    return LabelledFaces(dataset, [Path(s.image_path) for s in samples],
                          np.stack([np.asarray(s.landmarks, np.float64) for s in samples]))
