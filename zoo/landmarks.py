@@ -93,6 +93,34 @@ def interocular(points: np.ndarray) -> np.ndarray:
     return np.linalg.norm(points[..., a, :] - points[..., b, :], axis=-1)
 
 
+def eye_frame(points: np.ndarray, eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(origin [N,1,2], unit x axis [N,1,2], unit length [N,1,1]) of ``[N,P,2]`` points: origin between the
+    outer eye corners, x along 36 -> 45, unit = their distance (``eps`` keeps it finite). The frame in which
+    ``zoo adapt`` fits its maps and ``zoo data check --against`` compares shapes; ``zoo.architectures.adapter``
+    is its torch twin inside the graph."""
+    a, b = OUTER_EYE_CORNERS
+    left, right = points[:, a:a + 1], points[:, b:b + 1]
+    d = right - left
+    unit = np.sqrt((d * d).sum(-1, keepdims=True) + eps)
+    return (left + right) * 0.5, d / unit, unit
+
+
+def to_frame(points: np.ndarray, frame: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """``[N,P,2]`` points in the eye ``frame`` of ``eye_frame``."""
+    origin, axis, unit = frame
+    q = points - origin
+    cx, cy = axis[..., 0:1], axis[..., 1:2]
+    return np.concatenate([(q[..., 0:1] * cx + q[..., 1:2] * cy) / unit, (q[..., 1:2] * cx - q[..., 0:1] * cy) / unit], -1)
+
+
+def from_frame(local: np.ndarray, frame: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """Inverse of ``to_frame``."""
+    origin, axis, unit = frame
+    cx, cy = axis[..., 0:1], axis[..., 1:2]
+    u, v = local[..., 0:1] * unit, local[..., 1:2] * unit
+    return np.concatenate([u * cx - v * cy, u * cy + v * cx], -1) + origin
+
+
 def _check_count(num_points: int) -> None:
     if num_points not in (NUM_LANDMARKS, NUM_LANDMARKS_68):
         raise ValueError(f"zoo knows 68- and 70-point schemes, not {num_points} points")

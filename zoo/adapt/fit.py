@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from zoo.landmarks import OUTER_EYE_CORNERS
+from zoo.landmarks import eye_frame, from_frame, to_frame
 
 from . import AdaptError
 
@@ -41,29 +41,6 @@ def one_blas_thread() -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------- the eye frame (numpy twin of the graph's)
-def eye_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(origin [N,1,2], unit x axis [N,1,2], unit length [N,1,1]) of ``[N,P,2]`` points."""
-    a, b = OUTER_EYE_CORNERS
-    left, right = points[:, a:a + 1], points[:, b:b + 1]
-    d = right - left
-    unit = np.sqrt((d * d).sum(-1, keepdims=True) + _EPS)
-    return (left + right) * 0.5, d / unit, unit
-
-
-def to_frame(points: np.ndarray, frame: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
-    origin, axis, unit = frame
-    q = points - origin
-    cx, cy = axis[..., 0:1], axis[..., 1:2]
-    return np.concatenate([(q[..., 0:1] * cx + q[..., 1:2] * cy) / unit, (q[..., 1:2] * cx - q[..., 0:1] * cy) / unit], -1)
-
-
-def from_frame(local: np.ndarray, frame: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
-    origin, axis, unit = frame
-    cx, cy = axis[..., 0:1], axis[..., 1:2]
-    u, v = local[..., 0:1] * unit, local[..., 1:2] * unit
-    return np.concatenate([u * cx - v * cy, u * cy + v * cx], -1) + origin
-
-
 # --------------------------------------------------------------------------- maps
 @dataclass
 class Map:

@@ -21,10 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.adapt.fit import eye_frame as adapt_eye_frame
-from zoo.adapt.fit import to_frame
 from zoo.data.formats import DatasetError, load_dataset_yaml, parse_dataset_yaml
-from zoo.landmarks import CONTOURS, NUM_LANDMARKS_68, PARTS, interocular
+from zoo.landmarks import CONTOURS, NUM_LANDMARKS_68, PARTS, interocular, to_frame
+from zoo.landmarks import eye_frame as landmark_eye_frame
 
 #: Parts reported (pupils are not part of 68-point sets).
 GAP_PARTS = ("jaw", "brows", "nose", "eyes", "mouth")
@@ -75,11 +74,11 @@ class ShapeGap:
 
 def eye_frame(points: np.ndarray) -> np.ndarray:
     """[N, K, 2] pixels -> [N, 68, 2] in the eye frame (origin mid 36-45, x along 36->45, IOD = 1);
-    the frame of ``zoo adapt`` (``zoo.adapt.fit``), which refuses a face without an IOD."""
+    ``zoo.landmarks.eye_frame``, refusing a face without an IOD."""
     pts = np.asarray(points, np.float64)[:, :NUM_LANDMARKS_68]
     if np.any(interocular(pts) < 1e-9):
         raise ValueError("eye_frame: a face has its outer eye corners 36 and 45 on the same spot")
-    return to_frame(pts, adapt_eye_frame(pts))
+    return to_frame(pts, landmark_eye_frame(pts))
 
 
 def _image_size(path: Path) -> tuple[int, int] | None:
