@@ -57,25 +57,14 @@ class TrainConfig:
     seed: int = 0
     cache: str | None = "memmap"  # decoded-image cache of the data helper: memmap, ram or None
     flip: bool = True
-    photometric: str = "standard"  # one of zoo.data.dataset.PHOTOMETRIC
-    yaw_prior: str = "uniform"  # one of zoo.engine.loader.YAW_PRIORS (step-1 draws)
+    photometric: str = "standard"  # one of zoo.data.PHOTOMETRIC
+    yaw_prior: str = "uniform"  # one of YAW_PRIORS above (step-1 draws)
     channels_last: bool = True
     progress: bool = True
     plots: bool = True
 
     def __post_init__(self) -> None:
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, not {self.loss!r}")
-        if self.device not in DEVICES:
-            raise ValueError(f"device must be one of {DEVICES}, not {self.device!r}")
-        if self.epochs < 0 or self.batch < 1 or self.lr <= 0:
-            raise ValueError("epochs must be >= 0, batch >= 1 and lr > 0")
-        from zoo.data import PHOTOMETRIC
-
-        if self.photometric not in PHOTOMETRIC:
-            raise ValueError(f"photometric must be {' or '.join(PHOTOMETRIC)}, not {self.photometric!r}")
-        if self.yaw_prior not in YAW_PRIORS:
-            raise ValueError(f"yaw prior must be {' or '.join(YAW_PRIORS)}, not {self.yaw_prior!r}")
+        check_recipe(self.loss, self.device, self.epochs, self.batch, self.lr, self.photometric, self.yaw_prior)
         if self.optimizer not in ("nadam", "adamw", "sgd"):
             raise ValueError(f"optimizer must be nadam, adamw or sgd, not {self.optimizer!r}")
 
@@ -93,6 +82,23 @@ class TrainConfig:
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
         return cls.from_dict(yaml.safe_load(Path(path).read_text()) or {})
+
+
+def check_recipe(loss: str, device: str, epochs: int, batch: int, lr: float, photometric: str = "standard",
+                 yaw_prior: str = "uniform") -> None:
+    """ValueError (one line) for a recipe value TrainConfig refuses; no torch, so ``zoo train`` runs it first."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, not {loss!r}")
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
+    if epochs < 0 or batch < 1 or not lr > 0:
+        raise ValueError("epochs must be >= 0, batch >= 1 and lr > 0")
+    from zoo.data import PHOTOMETRIC
+
+    if photometric not in PHOTOMETRIC:
+        raise ValueError(f"photometric must be {' or '.join(PHOTOMETRIC)}, not {photometric!r}")
+    if yaw_prior not in YAW_PRIORS:
+        raise ValueError(f"yaw prior must be {' or '.join(YAW_PRIORS)}, not {yaw_prior!r}")
 
 
 def parse_part_weights(text: str | None) -> dict[str, float]:
