@@ -250,6 +250,13 @@ class DetectionResult:
     ms: float
 
 
+def timed_detect(detector: Detector, frame: int, image_rgb: np.ndarray) -> DetectionResult:
+    """Run ``detector`` on one frame: its detections, tagged with the frame and the time they took."""
+    t0 = time.perf_counter()
+    dets = detector.detect(image_rgb)
+    return DetectionResult(frame, dets, (time.perf_counter() - t0) * 1e3)
+
+
 class InlineDetector:
     """Runs the detector in the caller's thread: deterministic, for tests and benchmarks."""
 
@@ -262,9 +269,7 @@ class InlineDetector:
         return False
 
     def submit(self, frame: int, image_rgb: np.ndarray) -> bool:
-        t0 = time.perf_counter()
-        dets = self.detector.detect(image_rgb)
-        self._result = DetectionResult(frame, dets, (time.perf_counter() - t0) * 1e3)
+        self._result = timed_detect(self.detector, frame, image_rgb)
         return True
 
     def poll(self) -> DetectionResult | None:
@@ -274,9 +279,7 @@ class InlineDetector:
     def detect_now(self, frame: int, image_rgb: np.ndarray) -> DetectionResult:
         """Detect on this frame and return the result directly (a re-verification); a pending result is dropped."""
         self._result = None
-        t0 = time.perf_counter()
-        dets = self.detector.detect(image_rgb)
-        return DetectionResult(frame, dets, (time.perf_counter() - t0) * 1e3)
+        return timed_detect(self.detector, frame, image_rgb)
 
     def close(self) -> None:
         pass
@@ -333,9 +336,7 @@ class DetectorThread:
         self.wait_idle()
         while self.poll() is not None:
             pass
-        t0 = time.perf_counter()
-        dets = self.detector.detect(image_rgb)
-        return DetectionResult(frame, dets, (time.perf_counter() - t0) * 1e3)
+        return timed_detect(self.detector, frame, image_rgb)
 
     def close(self) -> None:
         self._jobs.put(None)
@@ -348,9 +349,7 @@ class DetectorThread:
                 return
             frame, image = job
             try:
-                t0 = time.perf_counter()
-                dets = self.detector.detect(image)
-                self._results.put(DetectionResult(frame, dets, (time.perf_counter() - t0) * 1e3))
+                self._results.put(timed_detect(self.detector, frame, image))
             except BaseException as e:  # surfaced on the next submit
                 self._error = e
             finally:
