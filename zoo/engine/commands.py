@@ -141,22 +141,11 @@ def _check_recipe(epochs: int, batch: int, lr: float, loss: str, device: str, pa
                   photometric: str = "standard", yaw_prior: str = "uniform") -> None:
     """TrainConfig's own checks that need no torch, run before the imports that do."""
     from zoo.console import fail
-    from zoo.data import PHOTOMETRIC
 
-    from .config import DEVICES, LOSSES, YAW_PRIORS, parse_part_weights
+    from .config import check_recipe, parse_part_weights
 
-    if photometric not in PHOTOMETRIC:
-        fail(f"photometric must be {' or '.join(PHOTOMETRIC)}, not {photometric!r}")
-    if yaw_prior not in YAW_PRIORS:
-        fail(f"yaw prior must be {' or '.join(YAW_PRIORS)}, not {yaw_prior!r}")
-
-    if loss not in LOSSES:
-        fail(f"loss must be one of {LOSSES}, not {loss!r}")
-    if device not in DEVICES:
-        fail(f"device must be one of {DEVICES}, not {device!r}")
-    if epochs < 0 or batch < 1 or not lr > 0:
-        fail("epochs must be >= 0, batch >= 1 and lr > 0")
     try:
+        check_recipe(loss, device, epochs, batch, lr, photometric, yaw_prior)
         parse_part_weights(part_weights)
     except ValueError as e:
         fail(str(e))
