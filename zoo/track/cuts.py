@@ -60,14 +60,13 @@ class CutDetector:
         self.threshold, self.ratio = threshold, ratio
         self._prev: tuple[np.ndarray, np.ndarray] | None = None
         self._recent: deque[float] = deque(maxlen=history)
-        self.last_distance = 0.0
 
     def update(self, rgb: np.ndarray) -> bool:
         hists = _cell_hists(rgb)
         prev, self._prev = self._prev, hists
         if prev is None:
             return False
-        d = self.last_distance = frame_distance(prev, hists)
+        d = frame_distance(prev, hists)
         typical = float(np.median(self._recent)) if self._recent else 0.0
         cut = d >= self.threshold and d >= self.ratio * typical
         if not cut:  # a cut's own distance would raise the bar for the next one
@@ -75,10 +74,6 @@ class CutDetector:
         else:
             self._recent.clear()
         return cut
-
-    def reset(self) -> None:
-        self._prev = None
-        self._recent.clear()
 
 
 #: side of the grey thumbnail a face's appearance is compared by.
