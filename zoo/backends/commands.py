@@ -231,7 +231,7 @@ def predict_cmd(
     """Landmarks, face score and head pose for the faces in one image."""
     from zoo.backends import BackendError
     from zoo.console import console
-    from zoo.predict import ImageError, Prediction, detect_faces, draw, read_image, write_png
+    from zoo.predict import ImageError, detect_faces, draw, read_image, write_png
 
     boxes = [_parse_box(box)] if box else None
     check_backend(backend, precision)
@@ -259,14 +259,12 @@ def predict_cmd(
 
             err_console.print(f"first run: exporting the model to {backend} {precision} with parity checked on rendered "
                               "faces (about 30 s; cached for later runs)", highlight=False)
-        face_model = load(model, backend, precision, threads)
-        preds = [Prediction(f.landmarks, f.score, f.pose, f.box, f.extra)
-                 for f in face_model.predict(rgb, box=boxes, refine=refine)]
+        predictor = load(model, backend, precision, threads).predictor
+        preds = [predictor.predict(rgb, b, refine=refine) for b in boxes]  # the boxes are checked and detected above
     except ZooError as e:
         fail(str(e))
     except (BackendError, ValueError, OSError) as e:
         fail(str(e).strip().splitlines()[0])
-    predictor = face_model.predictor
     for i, p in enumerate(preds):
         pose = f"yaw {p.pose.yaw:+.1f} pitch {p.pose.pitch:+.1f} roll {p.pose.roll:+.1f} deg" if p.pose else "pose n/a"
         score = f"face score {p.face_score:.3f}" if p.face_score is not None else "no face-score head"
