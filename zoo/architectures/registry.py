@@ -14,8 +14,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
-from zoo.contract import PIXEL_MEAN, PIXEL_STD  # noqa: F401 - part of the registry's public names
-
 if TYPE_CHECKING:
     from .heads import FaceAlignmentNet
 
