@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -19,6 +18,9 @@ from rich.table import Table
 
 from zoo import __version__
 from zoo.console import console, err_console, fail  # noqa: F401 - re-exported for callers of zoo.cli
+
+if TYPE_CHECKING:  # an annotation only: recent typer vendors click (typer._click) and does not install it
+    import click
 
 app = typer.Typer(
     name="zoo", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
