@@ -11,14 +11,9 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
+from zoo.console import fail  # escapes rich markup, so ``zoo[openvino]`` prints as typed
+
 FORMAT_HELP = "onnx, openvino, tflite, coreml, torch, or all (comma-separated list allowed)."
-
-
-def fail(message: str) -> None:
-    """``zoo.cli.fail`` (which escapes rich markup, so ``zoo[openvino]`` prints as typed)."""
-    from zoo.console import fail as cli_fail
-
-    cli_fail(message)
 
 
 def register(app: typer.Typer) -> None:
