@@ -75,16 +75,22 @@ def test_preview_bad_split_and_bad_suffix(good_dataset: Path, tmp_path: Path) ->
 def test_synth_calls_the_renderer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
 
-    def write_dataset(out: Path, images: int, seed: int, workers=None, negatives_fraction=0.1, size=256) -> Path:
-        calls.append((out, images, seed, workers, negatives_fraction, size))
+    def write_dataset(out: Path, images: int, seed: int, workers=None, negatives_fraction=0.1, size=256, options=None) -> Path:
+        calls.append((out, images, seed, workers, negatives_fraction, size, options))
         return out / "data.yaml"
+
+    from dataclasses import replace
+
+    from zoo.synth.options import DEFAULT
 
     monkeypatch.setitem(sys.modules, "zoo.synth.generate", types.SimpleNamespace(write_dataset=write_dataset))
     result = runner.invoke(app, ["data", "synth", str(tmp_path / "o"), "--images", "12", "--seed", "7", "--workers", "2",
                                  "--size", "128"])
     assert result.exit_code == 0, result.output
-    assert calls == [(tmp_path / "o", 12, 7, 2, 0.1, 128)]
+    assert calls == [(tmp_path / "o", 12, 7, 2, 0.1, 128, DEFAULT)]
     assert "wrote" in result.output and "12 images" in result.output
+    result = runner.invoke(app, ["data", "synth", str(tmp_path / "o"), "--camera", "near", "--pitch-mean", "-3"])
+    assert result.exit_code == 0 and calls[-1][-1] == replace(DEFAULT, camera="near", pitch_mean=-3.0)
 
 
 @pytest.mark.parametrize(("extra", "words"), [(["--images", "0"], "--images"), (["--images", "5", "--size", "16"], "--size"),

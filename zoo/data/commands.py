@@ -141,13 +141,30 @@ def synth_cmd(
     workers: Annotated[int | None, typer.Option("--workers", "-w", help="Render processes (default: all cores).")] = None,
     size: Annotated[int, typer.Option("--size", help="Image side in pixels.")] = 256,
     negatives: Annotated[float, typer.Option("--negatives", help="Fraction of non-face images.")] = 0.1,
+    head: Annotated[str | None, typer.Option("--head", help="Head model: classic or ict. Defaults of these four "
+                                             "options: zoo.synth.options.DEFAULT (docs/renderer.md).")] = None,
+    camera: Annotated[str | None, typer.Option("--camera", help="Camera distance: near (30-60 cm) or far (0.9-1.8 m).")] = None,
+    pitch_mean: Annotated[float | None, typer.Option(
+        "--pitch-mean", help="Centre of the sampled pitch in degrees; negative looks down.")] = None,
+    labels: Annotated[str | None, typer.Option("--labels", help="The ICT head's labels: annotators or raw.")] = None,
 ) -> None:
     """Render a synthetic face dataset (FaceSynthetics layout + meta + dataset YAML), or a clip with --video."""
+    from dataclasses import replace
+
     from zoo.console import console, fail
+    from zoo.synth.options import DEFAULT
 
     if out.exists() and not out.is_dir():
         fail(f"{out}: exists and is not a folder; give a folder to write the {'clip' if video else 'dataset'} into")
+    given = {"head": head, "camera": camera, "pitch_mean": pitch_mean, "labels": labels}
+    given = {k: v for k, v in given.items() if v is not None}
+    try:
+        options = replace(DEFAULT, **given)
+    except ValueError as e:  # e.g. unknown camera 'x'; choose one of near, far
+        fail(str(e))
     if video:
+        if given:
+            fail(f"--{', --'.join(k.replace('_', '-') for k in given)}: dataset options; clips (--video) use the default")
         _render_clip(out, frames, scenario, seed, renderer)
         return
     if images < 1:
@@ -164,7 +181,7 @@ def synth_cmd(
         fail(f"the renderer (zoo.synth.generate) cannot be imported: {e}")
     start = time.perf_counter()
     try:
-        path = write_dataset(out, images, seed, workers=workers, negatives_fraction=negatives, size=size)
+        path = write_dataset(out, images, seed, workers=workers, negatives_fraction=negatives, size=size, options=options)
     except ValueError as e:  # e.g. OUT was rendered with other settings
         fail(str(e))
     took = time.perf_counter() - start

@@ -13,4 +13,6 @@ from __future__ import annotations
 #: 3: shading, scene and geometry fused into compiled passes (twice as fast); same scenes, random
 #: draws, landmarks and parameters as 2, pixels within 0.01 grey levels on average (float rounding,
 #: specular powers from a table, bilinear texture sampling without OpenCV's 1/32 px grid).
-RENDER_VERSION = 3
+#: 4: ``RenderOptions`` (zoo.synth.options): by default a camera 0.9-1.8 m away (focal 3-6 image widths, was
+#: 1.0-1.5) and pitch centred on -7.6 degrees (photos look down); ``RenderOptions.V3`` draws version 3's faces.
+RENDER_VERSION = 4

@@ -34,11 +34,12 @@ from zoo.fileio import atomic_write
 from zoo.synth import RENDER_VERSION
 from zoo.synth.head_mesh import head_grid
 from zoo.synth.negatives import render_negative
+from zoo.synth.options import DEFAULT, RenderOptions
 from zoo.synth.render import FaceParams, render_face, render_params, sample_params
 from zoo.synth.texture import landmark_tex
 
-__all__ = ["RENDER_VERSION", "FaceParams", "default_dataset", "results_label", "render_face", "render_params", "sample_params",
-           "write_dataset", "split_of", "KINDS"]
+__all__ = ["RENDER_VERSION", "DEFAULT", "FaceParams", "RenderOptions", "default_dataset", "results_label", "render_face",
+           "render_params", "sample_params", "write_dataset", "split_of", "KINDS"]
 
 SPLITS = ("train", "val", "test")
 MARKER = ".complete.json"
@@ -63,8 +64,8 @@ def _name(index: int, width: int) -> str:
     return f"{index:0{width}d}"
 
 
-def _write_face(task: tuple[Path, int, int, int, int]) -> tuple[int, float]:
-    out, seed, index, size, width = task
+def _write_face(task: tuple[Path, int, int, int, int, RenderOptions]) -> tuple[int, float]:
+    out, seed, index, size, width, options = task
     stem = out / _name(index, width)
     meta_path = stem.parent / (stem.name + "_meta.json")
     done = meta_path.exists() and Path(str(stem) + ".png").exists() and (stem.parent / (stem.name + "_ldmks.txt")).exists()
@@ -73,7 +74,7 @@ def _write_face(task: tuple[Path, int, int, int, int]) -> tuple[int, float]:
             return index, float(json.loads(meta_path.read_text())["yaw"])
         except (ValueError, KeyError):  # not fsynced (see below): after a power cut it may be empty; render again
             pass
-    img, pts, meta = render_face(np.random.default_rng([seed, index]), size)
+    img, pts, meta = render_face(np.random.default_rng([seed, index]), size, options)
     cv2.imwrite(str(stem) + ".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), PNG_FAST)
     (stem.parent / (stem.name + "_ldmks.txt")).write_text("".join(f"{x:.4f} {y:.4f}\n" for x, y in pts))
     # no fsync per image (durable=False): a killed run resumes correctly, and a set can be re-rendered
@@ -81,12 +82,12 @@ def _write_face(task: tuple[Path, int, int, int, int]) -> tuple[int, float]:
     return index, float(meta["yaw"])
 
 
-def _write_negative(task: tuple[Path, int, int, int, int]) -> tuple[int, float]:
-    out, seed, index, size, width = task
+def _write_negative(task: tuple[Path, int, int, int, int, RenderOptions]) -> tuple[int, float]:
+    out, seed, index, size, width, options = task
     path = out / "negatives" / (_name(index, width) + ".png")
     if path.exists():  # renamed into place only once complete (resumed run)
         return index, float("nan")
-    img, _ = render_negative(np.random.default_rng([seed, index, 1]), size)
+    img, _ = render_negative(np.random.default_rng([seed, index, 1]), size, options)
     ok, png = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), PNG_FAST)
     if not ok:
         raise OSError(f"OpenCV could not encode negative {path}")
@@ -104,9 +105,13 @@ def _init_worker() -> None:
 
 
 def write_dataset(
-    out: Path, images: int, seed: int, workers: int | None = None, negatives_fraction: float = 0.1, size: int = 256
+    out: Path, images: int, seed: int, workers: int | None = None, negatives_fraction: float = 0.1, size: int = 256,
+    options: RenderOptions = DEFAULT,
 ) -> Path:
     """Render ``images`` images (faces and ``negatives_fraction`` of non-faces) into ``out``; returns the YAML path.
+
+    ``options`` (``zoo.synth.options``) are recorded in ``.render.json``, the YAML's ``synth:`` block and
+    every ``_meta.json``; resuming into a folder rendered with other options is refused.
 
     Images already complete in ``out`` (a face's meta JSON and a negative's PNG are written last and
     atomically) are kept, so an interrupted run resumes where it stopped; rendering is deterministic
@@ -125,7 +130,7 @@ def write_dataset(
     out = Path(out).resolve()
     (out / "negatives").mkdir(parents=True, exist_ok=True)
     settings = {"images": images, "seed": seed, "size": size, "negatives_fraction": negatives_fraction,
-                "render_version": RENDER_VERSION}
+                "render_version": RENDER_VERSION, "options": options.to_dict()}
     settings_path = out / RENDER_SETTINGS
     if settings_path.exists() and json.loads(settings_path.read_text()) != settings:
         raise ValueError(f"{out} holds a set rendered with other settings ({settings_path.name}); "
@@ -134,8 +139,8 @@ def write_dataset(
     n_neg = int(round(images * negatives_fraction))
     n_face = images - n_neg
     width = max(6, len(str(max(n_face, n_neg, 1) - 1)))
-    tasks = [("face", out, seed, i, size, width) for i in range(n_face)]
-    tasks += [("neg", out, seed, j, size, width) for j in range(n_neg)]
+    tasks = [("face", out, seed, i, size, width, options) for i in range(n_face)]
+    tasks += [("neg", out, seed, j, size, width, options) for j in range(n_neg)]
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
     head_grid()  # build the cached mesh before timing starts (workers build their own)
     landmark_tex()
@@ -160,7 +165,7 @@ def write_dataset(
     doc = {"base_path": str(out), **{s: f"{s}.txt" for s in SPLITS},
            "negatives": {s: f"negatives_{s}.txt" for s in SPLITS},
            "synth": {"images": images, "faces": n_face, "negatives": n_neg, "seed": seed, "size": size,
-                     "render_version": RENDER_VERSION}}
+                     "render_version": RENDER_VERSION, "options": options.to_dict()}}
     path = out / "dataset.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
@@ -179,29 +184,37 @@ def _kind_size(kind: str) -> tuple[int, int]:
     return images, seed
 
 
-def results_label(kind: str = "standard") -> str:
+def _options_tag(options: RenderOptions) -> str:
+    """'' for ``DEFAULT``, else ``-o<hash of the options>``: sets and rows of other options never share a name."""
+    return "" if options == DEFAULT else f"-o{options.key()}"
+
+
+def results_label(kind: str = "standard", options: RenderOptions = DEFAULT) -> str:
     """The ``dataset`` value of results rows scored on a default set: ``synth-v<render version>``,
-    with ``-n<images>`` when an override changed its size, so rows of different sets never share a key."""
+    with ``-n<images>`` when an override changed its size and ``-o<hash>`` for options other than
+    ``DEFAULT``, so rows of different sets never share a key."""
     images, _ = _kind_size(kind)
     size = "" if images == KINDS[kind][0] else f"-n{images}"
-    return f"synth{'' if kind == 'standard' else '-' + kind}{size}-v{RENDER_VERSION}"
+    return f"synth{'' if kind == 'standard' else '-' + kind}{size}{_options_tag(options)}-v{RENDER_VERSION}"
 
 
-def default_dataset(kind: str = "standard") -> Path:
+def default_dataset(kind: str = "standard", options: RenderOptions = DEFAULT) -> Path:
     """A cached synthetic set (``standard``: 20,000 images, seed 0; ``test``: 2,000, seed 1; ``tiny``: 64).
 
     Generated once into ``cache_dir()``; a marker written last means a half-written folder (an
     interrupted run) is regenerated. Image counts can be overridden with ZOO_STANDARD_IMAGES /
-    ZOO_TEST_IMAGES (the count is part of the folder name, so sets never mix).
+    ZOO_TEST_IMAGES (the count is part of the folder name, so sets never mix); options other than
+    ``DEFAULT`` add a short hash of them to the name.
     """
     images, seed = _kind_size(kind)
-    folder = cache_dir() / f"synth-{kind}-n{images}-s{seed}-v{RENDER_VERSION}"
+    folder = cache_dir() / f"synth-{kind}-n{images}-s{seed}{_options_tag(options)}-v{RENDER_VERSION}"
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.parent / f".{folder.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         marker = folder / MARKER
         if marker.exists():
             return folder / "dataset.yaml"
-        path = write_dataset(folder, images, seed)  # resumes a half-written folder: finished images are kept
-        marker.write_text(json.dumps({"images": images, "seed": seed, "render_version": RENDER_VERSION}))
+        path = write_dataset(folder, images, seed, options=options)  # resumes a half-written folder: finished images are kept
+        marker.write_text(json.dumps({"images": images, "seed": seed, "render_version": RENDER_VERSION,
+                                      "options": options.to_dict()}))
         return path

@@ -10,17 +10,18 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from zoo.synth.options import DEFAULT, RenderOptions
 from zoo.synth.render import render_face
 from zoo.synth.scene import background, camera_effects
 
 
-def render_negative(rng: np.random.Generator, size: int = 256) -> tuple[np.ndarray, dict]:
-    """One non-face RGB uint8 image and a small meta dict (kind)."""
+def render_negative(rng: np.random.Generator, size: int = 256, options: RenderOptions = DEFAULT) -> tuple[np.ndarray, dict]:
+    """One non-face RGB uint8 image and a small meta dict (kind); faces in it are rendered with ``options``."""
     r = rng.uniform()
     if r < 0.4:
         img, info = camera_effects(background(rng, size), rng)
         return img, {"kind": "background", **info}
-    face, pts, _ = render_face(rng, size)
+    face, pts, _ = render_face(rng, size, options)
     lo, hi = pts[:68].min(0), pts[:68].max(0)
     span = float(max(hi - lo))
     centre = (lo + hi) / 2

@@ -8,7 +8,7 @@ covered, then put through camera effects. Landmarks are projections of the 3D la
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -18,6 +18,7 @@ from zoo.synth import head_parts as parts
 from zoo.synth.head_deform import deform, sample_expression, sample_identity
 from zoo.synth.head_mesh import eye_geometry, grid_normals, head_grid, radial_surface
 from zoo.synth.kernels import paste_and_soften, power_table, surface_rays, vertex_normals
+from zoo.synth.options import DEFAULT, RenderOptions
 from zoo.synth.raster import MeshPart, project, rasterize
 from zoo.synth.scene import background, camera_effects, flyaway_strands, occluders
 from zoo.synth.shade import (
@@ -58,14 +59,15 @@ IRIS_DEG = 30.0
 _EDGE_BLUR = cv2.getGaussianKernel(3, 0.8).ravel()  # softens the silhouette (paste_and_soften)
 
 
-def sample_pose(rng: np.random.Generator) -> tuple[float, float, float]:
-    """Yaw uniform over -90..90; pitch and roll mostly near 0, always within +-30."""
+def sample_pose(rng: np.random.Generator, pitch_mean: float = 0.0) -> tuple[float, float, float]:
+    """Yaw uniform over -90..90; pitch mostly near ``pitch_mean`` (negative looks down, as in ``zoo.pose``),
+    always within +-30 of it; roll mostly near 0, within +-30. The same draws whatever ``pitch_mean`` is."""
     yaw = float(rng.uniform(-90, 90))
     if rng.uniform() < 0.7:
         pitch, roll = float(np.clip(rng.normal(0, 11), -30, 30)), float(np.clip(rng.normal(0, 8), -30, 30))
     else:
         pitch, roll = float(rng.uniform(-30, 30)), float(rng.uniform(-30, 30))
-    return yaw, pitch, roll
+    return yaw, pitch + pitch_mean, roll
 
 
 def _gaze(gx: float, gy: float) -> np.ndarray:
@@ -104,29 +106,34 @@ class FaceParams:
     glasses: str | None
     occluded: bool
     seed: int  # textures, background, occluders and camera effects
+    options: RenderOptions = field(default=DEFAULT)  # the head model and labels to render with (not drawn)
 
 
-def sample_params(rng: np.random.Generator) -> FaceParams:
-    """Draw all scene parameters of one face."""
+def sample_params(rng: np.random.Generator, options: RenderOptions = DEFAULT) -> FaceParams:
+    """Draw all scene parameters of one face under ``options`` (camera range and pitch centre).
+
+    The number and order of draws do not depend on the camera or pitch options: with
+    ``RenderOptions.V3`` this is RENDER_VERSION 3's draw exactly."""
     ident, expr = sample_identity(rng), sample_expression(rng)
     app = sample_appearance(rng)
     hair = parts.sample_hair(rng)
     lt = sample_lighting(rng)
-    yaw, pitch, roll = sample_pose(rng)
+    yaw, pitch, roll = sample_pose(rng, options.pitch_mean)
     body = (float(yaw * rng.uniform(0.2, 0.8) + rng.normal(0, 8)), float(rng.normal(0, 4)), float(rng.normal(0, 4)))
     r = rng.uniform()
     wear = None if r > 0.12 else "sunglasses" if r < 0.03 else "glasses"
-    return FaceParams(ident, expr, app, hair, lt, yaw, pitch, roll, body, float(rng.uniform(1.0, 1.5)),
+    return FaceParams(ident, expr, app, hair, lt, yaw, pitch, roll, body, float(rng.uniform(*options.focal_range)),
                       float(rng.uniform(0.36, 0.62)), (float(rng.normal(0, 0.07)), float(rng.normal(0, 0.07))), wear,
-                      bool(rng.uniform() < 0.25), int(rng.integers(2**31)))
+                      bool(rng.uniform() < 0.25), int(rng.integers(2**31)), options)
 
 
-def render_face(rng: np.random.Generator, size: int = 256, **overrides: object) -> tuple[np.ndarray, np.ndarray, dict]:
+def render_face(rng: np.random.Generator, size: int = 256, options: RenderOptions = DEFAULT,
+                **overrides: object) -> tuple[np.ndarray, np.ndarray, dict]:
     """Render one face: (RGB uint8 [size,size,3], landmarks [70,2] float pixels, meta dict).
 
     ``overrides`` replace sampled ``FaceParams`` fields (e.g. ``yaw=30``) for tests and video clips.
     """
-    params = replace(sample_params(rng), **overrides)
+    params = replace(sample_params(rng, options), **overrides)
     return render_params(params, size)
 
 
@@ -234,6 +241,7 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
         "focal": float(k[0, 0]), "seed": params.seed, "tvec": t.round(2).tolist(),
         "identity": ident, "expression": expr, "appearance": app.to_dict(), "hair": hair,
         "lighting": lt.to_dict(), "occluders": occ + ([wear] if wear else []), "camera": cam_info,
+        "options": params.options.to_dict(),
     }
     return out, pts.astype(np.float32), meta
 

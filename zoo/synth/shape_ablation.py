@@ -32,13 +32,15 @@ FAR = (3.0, 6.0)
 
 
 def renderer_set(n: int, seed: int, focal: tuple[float, float], max_yaw: float = 25.0) -> ShapeSet:
-    """Label shapes of the shipped renderer (RENDER_VERSION as installed), near-frontal, at the given focal range."""
+    """Label shapes of the classic head (version 3's draws: ``RenderOptions.V3``), near-frontal, at a focal range."""
+    from zoo.synth.options import RenderOptions
     from zoo.synth.render import render_params, sample_params
 
     pts, yaws, pitches = [], [], []
     for i in range(n):
         rng = np.random.default_rng([seed, i])
-        params = replace(sample_params(rng), yaw=float(rng.uniform(-max_yaw, max_yaw)), focal_scale=float(rng.uniform(*focal)))
+        params = replace(sample_params(rng, RenderOptions.V3), yaw=float(rng.uniform(-max_yaw, max_yaw)),
+                         focal_scale=float(rng.uniform(*focal)))
         _, lm, meta = render_params(params, 256)
         pts.append(lm[:68])
         yaws.append(meta["yaw"])

@@ -1,0 +1,90 @@
+"""``RenderOptions``: the renderer's switchable choices (head model, camera distance, pitch centre, labels).
+
+Why: issue 25 measured (docs/real-faces.md) that the shape gap to photos depends on choices a
+training run should be able to ablate: a camera 0.9-1.8 m away halves the jaw gap (finding 1), the
+photos look 7.6 degrees down (finding 2), and ICT's head with the annotators' labels is closest
+(findings 3-5). One frozen value names such a choice; it goes into every ``_meta.json``, the
+dataset YAML's ``synth:`` block and the folder's ``.render.json`` (a resume with other options is
+refused), so sets rendered with different options never mix.
+
+``DEFAULT`` is what ``default_dataset``, ``zoo data synth`` and training render unless told
+otherwise; ``RenderOptions.V3`` draws exactly RENDER_VERSION 3's random stream (an ablation row).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import ClassVar
+
+#: Head models: the hand-built spline head ("classic") or ICT-FaceKit's scanned morphable model ("ict").
+HEADS = ("classic", "ict")
+#: Focal length ranges in image widths. With a 150 mm face 36-62 % of the image wide, "near" puts the
+#: camera 30-60 cm away (RENDER_VERSION 3), "far" 0.9-1.8 m (docs/real-faces.md, finding 1).
+CAMERAS = {"near": (1.0, 1.5), "far": (3.0, 6.0)}
+#: Landmark definitions for the ICT head (``zoo.synth.ict_landmarks``): the annotators' (jaw on the
+#: visible outline, brows 5 mm down, nose tip as seen) or ICT's own vertices. The classic head has one.
+LABELS = ("annotators", "raw")
+#: Pitch centres further than this from 0 would push faces past what the pose sampler is meant for.
+PITCH_MEAN_LIMIT = 30.0
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """The renderer's choices; see the module docstring and docs/renderer.md.
+
+    ``pitch_mean`` (degrees) is added to every sampled pitch, so pitches are centred on it and lie
+    within +-30 degrees of it. Sign: the convention of ``zoo.pose`` (its ``rotation_matrix`` poses the
+    head, and ``estimate_pose``'s solvePnP reads it back with the same sign): **negative pitch looks
+    down**, as in lfpw-train's mean solvePnP pitch of -7.6 (photos look down). A face rendered at
+    pitch -10 is read back by ``zoo.pose.estimate_pose`` at a negative pitch
+    (tests/synth/test_options.py checks it).
+    """
+
+    head: str = "classic"
+    camera: str = "far"
+    pitch_mean: float = -7.6
+    labels: str = "annotators"
+
+    V3: ClassVar[RenderOptions]
+
+    def __post_init__(self) -> None:
+        if self.head not in HEADS:
+            raise ValueError(f"unknown head {self.head!r}; choose one of {', '.join(HEADS)}")
+        if self.head == "ict":  # reserved: the ICT head in the renderer is being built (issue 25, item 2)
+            raise ValueError("head 'ict' is not in the renderer yet; use head 'classic'")
+        if self.camera not in CAMERAS:
+            raise ValueError(f"unknown camera {self.camera!r}; choose one of {', '.join(CAMERAS)}")
+        if self.labels not in LABELS:
+            raise ValueError(f"unknown labels {self.labels!r}; choose one of {', '.join(LABELS)}")
+        pitch = float(self.pitch_mean)
+        if not abs(pitch) <= PITCH_MEAN_LIMIT:  # also refuses NaN
+            raise ValueError(f"pitch mean must be within +-{PITCH_MEAN_LIMIT:g} degrees, not {self.pitch_mean}")
+        object.__setattr__(self, "pitch_mean", pitch)
+
+    @property
+    def focal_range(self) -> tuple[float, float]:
+        """Focal length range in image widths."""
+        return CAMERAS[self.camera]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RenderOptions:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def key(self) -> str:
+        """A short stable hash of the options, for folder names of non-default sets."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+
+
+#: RENDER_VERSION 3's renderer: the classic head, the near camera, pitch centred on 0. Draws the same
+#: ``FaceParams`` random stream as version 3 did (same draws in the same order), so a v3-like set can
+#: still be rendered as an ablation row (pixels differ only where version 4 changed the renderer).
+RenderOptions.V3 = RenderOptions(head="classic", camera="near", pitch_mean=0.0, labels="annotators")
+
+#: What ``default_dataset``, ``zoo data synth`` and training render unless told otherwise.
+DEFAULT = RenderOptions(head="classic", camera="far", pitch_mean=-7.6, labels="annotators")
