@@ -25,6 +25,9 @@ ALLOWED: dict[str, set[str]] = {
     "zoo.track": {"zoo.predict", "zoo.backends", "zoo.checkpoints", "zoo.data", "zoo.results", "zoo.synth",
                   "zoo.weights", "zoo.architectures"},
     "zoo.engine": {"zoo.checkpoints", "zoo.data", "zoo.architectures", "zoo.synth"},
+    # the transfer protocol trains (engine) and scores (eval, adapt's maps): it sits above both
+    "zoo.transfer": {"zoo.engine", "eval", "bench", "zoo.adapt", "zoo.synth", "zoo.data", "zoo.results", "zoo.checkpoints",
+                     "zoo.weights", "zoo.architectures", "zoo.backends", "zoo.predict"},
     "zoo.adapt": {"zoo.checkpoints", "zoo.architectures", "zoo.data", "zoo.predict", "zoo.backends", "zoo.weights",
                   "zoo.results"},
     "zoo.predict": {"zoo.backends", "zoo.data", "zoo.architectures"},

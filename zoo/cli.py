@@ -116,9 +116,11 @@ def _register_all() -> None:
     from zoo.data import commands as data_commands
     from zoo.engine import commands as engine_commands
     from zoo.track import commands as track_commands
+    from zoo.transfer import commands as transfer_commands
     from zoo.weights import commands as weights_commands
 
-    for module in (data_commands, engine_commands, backend_commands, track_commands, weights_commands, adapt_commands):
+    for module in (data_commands, engine_commands, backend_commands, track_commands, weights_commands, adapt_commands,
+                   transfer_commands):
         module.register(app)
     import bench.commands
     import eval.commands

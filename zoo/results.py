@@ -48,19 +48,32 @@ TRACKING_COLUMNS: tuple[str, ...] = (
 )
 TRACKING_KEY: tuple[str, ...] = ("host", "backend", "variant", "precision", "threads", "detector", "video")
 
+#: results/transfer.csv: the transfer protocol (``zoo transfer``): renders -> fixed fine-tune -> photos.
+TRANSFER_COLUMNS: tuple[str, ...] = (
+    "name", "render_version", "render_options", "images", "render_seed", "render_ips", "recipe", "seed", "dataset",
+    "faces", "nme", "fr10", "nme_offset_removed", "nme_mapped", "fr10_mapped", "nme_jaw", "nme_brows", "nme_nose",
+    "nme_eyes", "nme_mouth", "max_point_offset", "max_offset_point", "mean_point_offset", "gap_jaw", "gap_brows",
+    "gap_nose", "gap_eyes", "gap_mouth", "gap_modes_off", "train_s", "checkpoint_sha256", "zoo_version", "date",
+)
+TRANSFER_KEY: tuple[str, ...] = ("name", "render_version", "recipe", "seed", "dataset")
+
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "latency": (LATENCY_COLUMNS, LATENCY_KEY),
     "accuracy": (ACCURACY_COLUMNS, ACCURACY_KEY),
     "tracking": (TRACKING_COLUMNS, TRACKING_KEY),
+    "transfer": (TRANSFER_COLUMNS, TRANSFER_KEY),
 }
 
 #: Columns read back as numbers (everything else stays a string; empty cells become None).
 _INT_COLUMNS = {"cores", "threads", "batch", "input_size", "runs", "size_bytes", "params", "flops", "images", "frames",
                 "faces", "faces_yaw_le30", "faces_yaw_30_40", "faces_yaw_gt40", "points", "id_switches", "frames_lost",
-                "face_frames"}
+                "face_frames", "render_version", "render_seed", "seed", "max_offset_point", "gap_modes_off"}
 _FLOAT_COLUMNS = {"p50_ms", "p90_ms", "p99_ms", "mean_ms", "min_ms", "std_ms", "nme", "nme_yaw_le30", "nme_yaw_30_40",
                   "nme_yaw_gt40", "auc10", "fr10", "fps", "p50_frame_ms", "p90_frame_ms", "p50_landmark_ms",
-                  "detector_ms", "jitter_px", "nme_mean", "nme_p95", "jitter_iod", "hog_recall"}
+                  "detector_ms", "jitter_px", "nme_mean", "nme_p95", "jitter_iod", "hog_recall", "render_ips",
+                  "nme_offset_removed", "nme_mapped", "fr10_mapped", "nme_jaw", "nme_brows", "nme_nose", "nme_eyes",
+                  "nme_mouth", "max_point_offset", "mean_point_offset", "gap_jaw", "gap_brows", "gap_nose", "gap_eyes",
+                  "gap_mouth", "train_s"}
 _BOOL_COLUMNS = {"peer"}
 
 #: The split model selection ranks accuracy on: the renderer's standard test split, labelled with
@@ -224,7 +237,7 @@ def _atomic_write_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping
 
 
 def write_table(name: str, rows: Iterable[Mapping[str, Any]], root: Path | None = None) -> Path:
-    """Upsert rows into one of the known tables (latency, accuracy, tracking) with its key."""
+    """Upsert rows into one of the known tables (``TABLES``: latency, accuracy, tracking, transfer) with its key."""
     path = table_path(name, root)
     columns, key = TABLES[name]
     return upsert_rows(path, rows, key, columns)
