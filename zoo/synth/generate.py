@@ -144,6 +144,10 @@ def write_dataset(
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
     head_grid()  # build the cached mesh before timing starts (workers build their own)
     landmark_tex()
+    if options.head == "ict":
+        from zoo.synth.ict_mesh import ict_mesh
+
+        ict_mesh()
     columns = (TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, transient=True) as bar:
         job = bar.add_task("render", total=len(tasks))

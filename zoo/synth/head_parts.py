@@ -95,13 +95,18 @@ def _neck_template() -> tuple[np.ndarray, ...]:
     return _frozen(np.sin(aa).ravel(), np.cos(aa).ravel(), yy.ravel(), z0, tris, uv, ao, weight)
 
 
-def neck(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def neck(rng: np.random.Generator, fit: tuple[float, float, float] | None = None
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Elliptic neck cylinder from inside the head down into the torso; returns the blend weight too.
 
-    tris, uv, ao and weight are shared read-only arrays.
+    ``fit`` = (half width, half depth, centre z) in mm replaces the drawn radii and the classic centre
+    (the ICT head's neck; the same draws are taken). tris, uv, ao and weight are shared read-only arrays.
     """
     sin_a, cos_a, y, z0, tris, uv, ao, weight = _neck_template()
     rx, rz = rng.uniform(54, 66), rng.uniform(48, 58)
+    if fit is not None:
+        rx, rz, zc = fit
+        z0 = z0 - z0[0] + zc
     verts = np.empty((len(y), 3))
     verts[:, 0] = rx * sin_a
     verts[:, 1] = y

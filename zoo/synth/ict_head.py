@@ -48,12 +48,14 @@ class ICTHead:
 
     def vertices(self, identity: np.ndarray | None = None, expression: np.ndarray | None = None) -> np.ndarray:
         """[V, 3] float64 vertices in ICT's frame for identity weights (~N(0,1)) and expression weights ([0,1])."""
-        v = self.neutral.reshape(-1).copy()  # float32 sums: the modes are float16-exact, a head fits in cache
-        if identity is not None:
-            w = np.asarray(identity, np.float32)
-            v += w @ self.id_modes[: len(w)].reshape(len(w), -1)
-        if expression is not None:
-            v += np.asarray(expression, np.float32) @ self.ex_modes.reshape(len(self.ex_modes), -1)
+        from zoo.synth.ict_kernels import mode_sum
+
+        # float32 sums in one compiled pass (numpy's w @ modes took 5-10 ms here, this ~0.4 ms)
+        v = np.empty(self.neutral.size, np.float32)
+        id_w = np.zeros(0, np.float32) if identity is None else np.asarray(identity, np.float32)
+        ex_w = np.zeros(0, np.float32) if expression is None else np.asarray(expression, np.float32)
+        mode_sum(self.neutral.reshape(-1), self.id_modes.reshape(len(self.id_modes), -1), id_w,
+                 self.ex_modes.reshape(len(self.ex_modes), -1), ex_w, v)
         return v.reshape(-1, 3).astype(np.float64)
 
     def expression_index(self, name: str) -> int:

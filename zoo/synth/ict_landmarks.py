@@ -25,6 +25,8 @@ import numpy as np
 
 from zoo.landmarks import PARTS
 from zoo.synth.ict_head import PART_RANGES, Camera, ICTHead, camera_points, project, to_pixels
+from zoo.synth.ict_kernels import facing as facing_kernel
+from zoo.synth.ict_kernels import outer_crossings
 
 JAW = np.arange(*PARTS["jaw"])
 BROWS = np.arange(*PARTS["brows"])
@@ -89,7 +91,7 @@ class AnnotatorLandmarks:
         if not self.definition.jaw_outline:
             return pts
         cam = camera_points(vertices, camera)
-        facing = _facing(cam, self.polys, self.is_tri)
+        facing = facing_kernel(cam, self.polys, self.is_tri)  # _facing in one compiled pass
         contour = self.edges[facing[self.edge_faces[:, 0]] != facing[self.edge_faces[:, 1]]]
         if not len(contour):
             return pts
@@ -102,10 +104,9 @@ class AnnotatorLandmarks:
         if self.definition.jaw_even:  # trace the outline densely: 8 rays per gap between jaw vertices
             f = np.linspace(0, len(JAW) - 1, (len(JAW) - 1) * TRACE + 1)
             jaw = np.stack([np.interp(f, np.arange(len(JAW)), jaw[:, c]) for c in (0, 1)], axis=1)
-        for j in range(len(jaw)):
-            hit = _outer_crossing(origin, jaw[j], a, b)
-            if hit is not None:
-                jaw[j] = hit
+        t = outer_crossings(origin, jaw, a, b, *T_RANGE)  # _outer_crossing for every ray in one compiled pass
+        hit = ~np.isnan(t)
+        jaw[hit] = origin + t[hit, None] * (jaw[hit] - origin)
         pts[JAW] = _even(jaw, len(JAW)) if self.definition.jaw_even else jaw
         return pts
 

@@ -52,8 +52,6 @@ class RenderOptions:
     def __post_init__(self) -> None:
         if self.head not in HEADS:
             raise ValueError(f"unknown head {self.head!r}; choose one of {', '.join(HEADS)}")
-        if self.head == "ict":  # reserved: the ICT head in the renderer is being built (issue 25, item 2)
-            raise ValueError("head 'ict' is not in the renderer yet; use head 'classic'")
         if self.camera not in CAMERAS:
             raise ValueError(f"unknown camera {self.camera!r}; choose one of {', '.join(CAMERAS)}")
         if self.labels not in LABELS:

@@ -13,22 +13,22 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from zoo.pose import MEAN_FACE_68, camera_matrix, rotation_matrix
+from zoo.pose import camera_matrix, rotation_matrix
 from zoo.synth import head_parts as parts
-from zoo.synth.head_deform import deform, sample_expression, sample_identity
-from zoo.synth.head_mesh import eye_geometry, grid_normals, head_grid, radial_surface
+from zoo.synth.head_deform import sample_expression, sample_identity
+from zoo.synth.head_scene import FLIP, TAG_EYE_L, TAG_EYE_R, TAG_FACE, TAG_MOUTH, View, classic_head
+from zoo.synth.head_scene import attrs as _attrs
 from zoo.synth.kernels import paste_and_soften, power_table, surface_rays, vertex_normals
 from zoo.synth.options import DEFAULT, RenderOptions
-from zoo.synth.raster import MeshPart, project, rasterize
+from zoo.synth.raster import MeshPart, rasterize
 from zoo.synth.scene import background, camera_effects, flyaway_strands, occluders
 from zoo.synth.shade import (
     A_UV,
+    A_X,
     MAT_CLOTH,
-    MAT_EAR,
     MAT_FRAME,
     MAT_HAIR,
     MAT_LENS,
-    MAT_NECK,
     MAT_SKIN,
     Lighting,
     eye_fraction,
@@ -42,7 +42,9 @@ from zoo.synth.shadow import key_visibility
 from zoo.synth.texture import (
     LABEL_EYE_L,
     LABEL_EYE_R,
+    LABEL_LIPS,
     LABEL_MOUTH,
+    LABEL_SKIN,
     TEX_PHI,
     TEX_PPD,
     TEX_THETA,
@@ -54,8 +56,6 @@ from zoo.synth.texture import (
     streaks,
 )
 
-FLIP = np.array([1.0, 1.0, -1.0])  # head frame (z toward the camera) -> camera-aligned axes
-IRIS_DEG = 30.0
 _EDGE_BLUR = cv2.getGaussianKernel(3, 0.8).ravel()  # softens the silhouette (paste_and_soften)
 
 
@@ -70,29 +70,12 @@ def sample_pose(rng: np.random.Generator, pitch_mean: float = 0.0) -> tuple[floa
     return yaw, pitch + pitch_mean, roll
 
 
-def _gaze(gx: float, gy: float) -> np.ndarray:
-    """Head-frame unit gaze vector (z toward the camera); gx > 0 looks to the subject's left, gy > 0 up."""
-    return (rotation_matrix(gx, gy, 0.0) @ np.array([0.0, 0.0, -1.0])) * FLIP
-
-
-def _vertex_noise(rng: np.random.Generator, uv: np.ndarray, cells: tuple[int, int] = (10, 20)) -> np.ndarray:
-    field = rng.standard_normal(cells).astype(np.float32)
-    mx = ((uv[:, 0] + 180) / 360 * (cells[1] - 1)).astype(np.float32)[None]
-    my = ((uv[:, 1] + 90) / 180 * (cells[0] - 1)).astype(np.float32)[None]
-    return cv2.remap(field, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0].astype(np.float64)
-
-
-def _attrs(normals: np.ndarray, ao: np.ndarray, uv: np.ndarray, extra: np.ndarray | float = 8.0) -> np.ndarray:
-    ex = np.broadcast_to(np.asarray(extra, np.float64), (len(normals),)).reshape(-1, 1)
-    return np.hstack([normals, np.asarray(ao).reshape(-1, 1), uv, ex]).astype(np.float32)
-
-
 @dataclass
 class FaceParams:
     """Everything random about one rendered face; seeds make textures repeatable across video frames."""
 
-    identity: dict
-    expression: dict
+    identity: dict | np.ndarray  # classic: head_deform's dict; ICT: [60] weights ~ N(0, 1)
+    expression: dict | np.ndarray  # classic: head_deform's dict; ICT: [53] blendshape weights in [0, 1]
     appearance: Appearance
     hair: dict
     lighting: Lighting
@@ -114,7 +97,12 @@ def sample_params(rng: np.random.Generator, options: RenderOptions = DEFAULT) ->
 
     The number and order of draws do not depend on the camera or pitch options: with
     ``RenderOptions.V3`` this is RENDER_VERSION 3's draw exactly."""
-    ident, expr = sample_identity(rng), sample_expression(rng)
+    if options.head == "ict":
+        from zoo.synth.render_ict import sample_face
+
+        ident, expr = sample_face(rng)
+    else:
+        ident, expr = sample_identity(rng), sample_expression(rng)
     app = sample_appearance(rng)
     hair = parts.sample_hair(rng)
     lt = sample_lighting(rng)
@@ -140,22 +128,8 @@ def render_face(rng: np.random.Generator, size: int = 256, options: RenderOption
 def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.ndarray, dict]:
     """Render a face from explicit parameters (deterministic)."""
     rng = np.random.default_rng(params.seed)
-    ident, expr, app, hair, lt = params.identity, params.expression, params.appearance, params.hair, params.lighting
+    app, hair, lt = params.appearance, params.hair, params.lighting
     yaw, pitch, roll = params.yaw, params.pitch, params.roll
-    grid = head_grid()
-    rows, cols = grid.shape
-    ears = [parts.ear(side, rng) for side in (-1.0, 1.0)]
-    centres0, radius = eye_geometry(MEAN_FACE_68)
-
-    # geometry in the head frame: one deformation call for every point that moves with the face
-    chunks = [grid.points, MEAN_FACE_68, centres0, ears[0][0], ears[1][0]]
-    moved = np.split(deform(np.vstack(chunks), ident, expr), np.cumsum([len(c) for c in chunks])[:-1])
-    head, lm, centres = moved[0], moved[1], moved[2]
-    ears = [(moved[3], *ears[0][1:]), (moved[4], *ears[1][1:])]
-    nrm = np.vstack([grid_normals(head, rows, cols), [[0.0, -1.0, 0.0], [0.0, 1.0, 0.0]]])
-    gaze = _gaze(expr["gaze_x"], expr["gaze_y"])
-    iris_c = centres + gaze * radius * np.cos(np.radians(IRIS_DEG))
-    lm70 = np.vstack([lm, iris_c])
 
     # camera
     k = camera_matrix((size, size))
@@ -165,58 +139,22 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
     rh = rotation_matrix(yaw, pitch, roll)
     body = params.body
     rb = rotation_matrix(*body)
-    pivot = rh @ (parts.NECK_PIVOT * FLIP) + t
+    view = View(k, t, rh, rb, rh @ (parts.NECK_PIVOT * FLIP) + t, (yaw, pitch, roll))
 
-    def to_cam(p: np.ndarray) -> np.ndarray:
-        return (p * FLIP) @ rh.T + t
+    if params.options.head == "ict":
+        from zoo.synth.render_ict import ict_head
 
-    def dir_cam(n: np.ndarray) -> np.ndarray:
-        return (n * FLIP) @ rh.T
-
-    def body_cam(p: np.ndarray) -> np.ndarray:
-        return ((p - parts.NECK_PIVOT) * FLIP) @ rb.T + pivot
-
-    scene: list[MeshPart] = []
-    head_cam = to_cam(head)
-    tri = grid.triangles
-    centroids = (head_cam[tri[:, 0]] + head_cam[tri[:, 1]] + head_cam[tri[:, 2]]) / 3
-    casters = [head_cam, centroids]  # cast-shadow casters: vertices + centroids
-    scene.append(MeshPart(head_cam, grid.triangles, _attrs(dir_cam(nrm), grid.ao, grid.uv), MAT_SKIN, layer=2))
-
-    # hair shell over the skull and optional long curtain
-    noise = _vertex_noise(rng, grid.uv) + 0.5 * _vertex_noise(rng, grid.uv, (36, 90))  # clumps + ragged outline
-    thick = parts.hair_thickness(grid.uv, hair, noise)
-    if np.any(thick > 0):
-        # the shell covers every triangle touching hair; its fringe lies on the skin and the shader
-        # fades hair into skin there per pixel (the interpolated thickness is the coverage)
-        shell = head + nrm * np.maximum(thick, 0.4)[:, None]
-        keep = np.any(thick[grid.triangles] > 0, axis=1)
-        snrm = np.vstack([grid_normals(shell, rows, cols), nrm[-2:]])
-        hair_ao = np.clip(0.55 + thick / 25, 0.55, 1.0)
-        attrs = _attrs(dir_cam(snrm), hair_ao, grid.uv, np.maximum(thick, -3.0))
-        shell_cam = to_cam(shell)
-        casters.append(shell_cam[thick > 1.0])
-        scene.append(MeshPart(shell_cam, grid.triangles[keep], attrs, MAT_HAIR, layer=2, bias=3.0))
-        if hair["style"] == "long":
-            cv_, ct, cuv = parts.hair_curtain(hair, radial_surface().radius, rng)
-            cv_ = deform(cv_, ident, {**expr, "jaw_open": 0.0})
-            cn = vertex_normals(cv_, ct)
-            scene.append(MeshPart(to_cam(cv_), ct, _attrs(dir_cam(cn), np.full(len(cv_), 0.75), cuv), MAT_HAIR, layer=1,
-                                  two_sided=True))  # sorted with the neck: in front of it at the sides, behind it at the back
-    for ev, et, euv, eao in ears:
-        scene.append(MeshPart(to_cam(ev), et, _attrs(dir_cam(vertex_normals(ev, et)), eao, euv), MAT_EAR, layer=2,
-                              two_sided=True))
-    nv, nt, nuv, nao, nw = parts.neck(rng)
-    nv = nv * np.array([ident["scale_x"], 1.0, ident["scale_z"]])
-    ncam = to_cam(nv) * (1 - nw[:, None]) + body_cam(nv) * nw[:, None]
-    scene.append(MeshPart(ncam, nt, _attrs(vertex_normals(ncam * FLIP, nt) * FLIP, nao, nuv), MAT_NECK, layer=1))
+        head = ict_head(params.identity, params.expression, hair, rng, view, size, params.options.labels)
+    else:
+        head = classic_head(params.identity, params.expression, hair, rng, view)
+    scene = head.parts
     tv, tt, tuv, tao = parts.torso(rng)
-    tcam = body_cam(tv)
+    tcam = view.body_cam(tv)
     scene.append(MeshPart(tcam, tt, _attrs(vertex_normals(tcam * FLIP, tt) * FLIP, tao, tuv), MAT_CLOTH, layer=0))
     wear = params.glasses
     if wear:
-        gv, gt, guv, kind = parts.glasses(lm[36:48], rng, wear == "sunglasses")
-        gcam = to_cam(gv)
+        gv, gt, guv, kind = parts.glasses(head.eye_landmarks, rng, wear == "sunglasses")
+        gcam = view.to_cam(gv)
         gn = np.tile([0.0, 0.0, -1.0], (len(gv), 1))
         mats = np.where(kind == 1, MAT_LENS, MAT_FRAME).astype(np.uint8)
         scene.append(MeshPart(gcam, gt, _attrs(gn, np.ones(len(gv)), guv), mats, layer=3, two_sided=True))
@@ -225,7 +163,8 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
     # separate streams per stage: what is visible in one frame must not change another stage's
     # randomness (a video clip keeps one background, skin and hair texture while the head turns)
     streams = [np.random.default_rng([params.seed, s]) for s in range(1, 6)]
-    colour = _shade(frags, streams[0], app, lt, k, to_cam(centres), dir_cam(np.tile(gaze, (2, 1))), radius, np.vstack(casters))
+    colour = _shade(frags, streams[0], app, lt, k, head.eye_centres, head.gaze, head.eye_radius, np.vstack(head.casters),
+                    head.tagged)
 
     img = background(streams[1], size)
     img = paste_and_soften(img, frags.flat, colour, frags.ids, _EDGE_BLUR)
@@ -233,20 +172,20 @@ def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.n
     hair_px.reshape(-1)[frags.flat[frags.material == MAT_HAIR]] = True
     flyaway_strands(img, hair_px, streams[2])
 
-    pts = project(to_cam(lm70), k)
+    pts = head.landmarks
     occ = occluders(img, streams[3], pts, app.skin) if params.occluded else []
     out, cam_info = camera_effects(img, streams[4])
     meta = {
         "yaw": yaw, "pitch": pitch, "roll": roll, "body": [round(float(b), 2) for b in body],
         "focal": float(k[0, 0]), "seed": params.seed, "tvec": t.round(2).tolist(),
-        "identity": ident, "expression": expr, "appearance": app.to_dict(), "hair": hair,
+        **head.meta, "appearance": app.to_dict(), "hair": hair,
         "lighting": lt.to_dict(), "occluders": occ + ([wear] if wear else []), "camera": cam_info,
         "options": params.options.to_dict(),
     }
     return out, pts.astype(np.float32), meta
 
 
-def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, casters) -> np.ndarray:  # noqa: ANN001
+def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, casters, tagged=False) -> np.ndarray:  # noqa: ANN001
     """Colour every fragment by its material: the compiled skin pass, the mouth and eye openings over it, then
     the material pass (hair blended over that skin, clothes, glasses); see ``shade_kernels``."""
     # unit normals (turned toward the viewer where two-sided parts are seen from behind) and view rays
@@ -271,6 +210,8 @@ def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, casters) -> np
     tex_origin = np.array([TEX_PHI[0], TEX_THETA[0]])
     col, lab = skin_pass(mat, frags.attrs, n_all, v, vis, pores, tex, label, tex_origin, TEX_PPD, skin_c, lt.key_dir, lt.key,
                          lt.fill_dir, lt.fill, lt.sky, lt.ground, float(lt.wrap), float(lt.spec), power_table(lt.shininess))
+    if tagged:
+        relabel_parts(lab, mat, frags.attrs)
     lm_ang = landmark_angles()
     cam = np.array([k[0, 0], k[1, 1], k[0, 2], k[1, 2]])
     m = np.nonzero(lab == LABEL_MOUTH)[0]
@@ -288,3 +229,15 @@ def _shade(frags, rng, app, lt, k, centres_cam, gaze_cam, radius, casters) -> np
                   lt.key, lt.fill_dir, lt.fill, lt.sky, lt.ground)
     return col
 
+
+def relabel_parts(lab: np.ndarray, mat: np.ndarray, attrs: np.ndarray) -> None:
+    """Texture labels from the ICT head's part tags (in place): its eyeballs and mouth cavity are real parts, so
+    only their fragments are eye or mouth; face skin the texture calls eye or mouth is lid skin or lips."""
+    tag = np.rint(attrs[:, A_X])
+    skin = mat == MAT_SKIN
+    face = skin & (tag == TAG_FACE)
+    lab[face & ((lab == LABEL_EYE_R) | (lab == LABEL_EYE_L))] = LABEL_SKIN
+    lab[face & (lab == LABEL_MOUTH)] = LABEL_LIPS
+    lab[skin & (tag == TAG_MOUTH)] = LABEL_MOUTH
+    lab[skin & (tag == TAG_EYE_R)] = LABEL_EYE_R
+    lab[skin & (tag == TAG_EYE_L)] = LABEL_EYE_L
