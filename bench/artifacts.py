@@ -171,6 +171,15 @@ def _stale_calibration(artifact: Any) -> bool:
 
     return importlib.util.find_spec("zoo.synth.generate") is not None
 
+
+def _older_recipe(artifact: Any, backend: str) -> bool:
+    """An export made by an older recipe of its backend (``RECIPE``, bumped when an export changes what it
+    computes or how fast it runs) is redone, as ``zoo.backends.sources.cached`` does for ``zoo export``."""
+    from zoo.backends import get_backend
+
+    return (artifact.manifest or {}).get("recipe", 1) != getattr(get_backend(backend), "RECIPE", 1)
+
+
 def artifact_dir(source: ModelSource, backend: str, precision: str) -> Path:
     return cache_root() / "artifacts" / source.sha256[:16] / f"{backend}-{precision}"
 
@@ -193,7 +202,7 @@ def ensure_artifact(source: ModelSource, backend: str, precision: str, allow_dri
     if marker.is_file() and not force:
         try:
             artifact = load_artifact(Path(marker.read_text().strip()))
-            if Path(artifact.path).exists() and not _stale_calibration(artifact):
+            if Path(artifact.path).exists() and not _stale_calibration(artifact) and not _older_recipe(artifact, backend):
                 cached = artifact
         except Exception:  # noqa: BLE001 - a stale or half-written cache entry is simply rebuilt
             pass

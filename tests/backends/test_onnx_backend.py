@@ -91,13 +91,22 @@ def _ort_optimised_ops(path, tmp_path) -> list[str]:
 
 
 def test_prelu_is_rewritten_for_onnxruntime_with_the_same_numbers(exports, small_model, calib) -> None:
-    """The LW stem's PReLU: gone from the ORT graph, outputs still the torch model's to fp32 rounding."""
+    """The LW stem's one-slope PReLU is a LeakyRelu in the ORT graph, and the face-score head's
+    channel-multiplier convolutions a 1x1 repeat + depthwise; outputs still the torch model's to fp32 rounding."""
     assert any(isinstance(m, torch.nn.PReLU) for m in small_model.modules())
     art = exports.get("onnx", "fp32")
-    ops = [n.op_type for n in onnx.load(str(art.path)).graph.node]
-    assert "PRelu" not in ops and {"Relu", "Min", "Mul"} <= set(ops)
-    assert art.manifest["rewrites"] == ["PRelu -> Relu(x) + slope * Min(x, 0)"]
+    graph = onnx.load(str(art.path)).graph
+    ops = [n.op_type for n in graph.node]
+    assert "PRelu" not in ops and ops.count("LeakyRelu") == 1
+    weights = {t.name: list(t.dims) for t in graph.initializer}
+    groups = [(a.i, weights[n.input[1]][0]) for n in graph.node if n.op_type == "Conv" for a in n.attribute if a.name == "group"]
+    grouped = [(g, c_out) for g, c_out in groups if g > 1]
+    assert grouped and all(g == c_out for g, c_out in grouped), grouped  # every grouped conv is a plain depthwise one
+    assert art.manifest["rewrites"] == [
+        "PRelu with one slope -> LeakyRelu (1)",
+        "depthwise Conv with channel multiplier -> 1x1 repeat Conv + depthwise Conv (2)"]
     assert art.manifest["parity"]["max_abs_error_landmarks"] <= 1e-5
+    assert art.manifest["parity"]["max_abs_error"]["face_score"] <= 1e-5
 
 
 def test_other_converters_get_the_plain_prelu(small_model, tmp_path) -> None:
@@ -118,9 +127,25 @@ def test_int8_runs_every_convolution_in_integer_kernels(exports, tmp_path) -> No
     ops = _ort_optimised_ops(art.path, tmp_path)
     convs = [o for o in ops if "Conv" in o]
     assert convs and set(convs) == {"QLinearConv"}, sorted(set(convs))
-    assert "PRelu" not in ops
+    assert "PRelu" not in ops and "LeakyRelu" not in ops and "QLinearLeakyRelu" in ops
     assert ops.count("DequantizeLinear") <= 6  # only around the float head (Gemm) and the graph outputs
     assert art.manifest["quantization"]["activations"] == "uint8"
+
+
+def test_int8_runs_silu_in_integer_kernels(calib, tmp_path) -> None:
+    """LWCSP's SiLU (Sigmoid * x) runs as QLinearSigmoid + QLinearMul between QLinearConvs: nothing of the
+    trunk or heads stays float but the dense head layers (kept float on purpose, FLOAT_OPS)."""
+    from zoo.architectures import create_model
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = create_model("lwcsp-silu-w0.5").eval()
+    art = get_backend("onnx").export(model, tmp_path / "int8", "int8", calib, allow_drift=True)
+    ops = _ort_optimised_ops(art.path, tmp_path)
+    assert {o for o in ops if "Conv" in o} == {"QLinearConv"}
+    assert "Sigmoid" not in ops and "Mul" not in ops and "QuickGelu" not in ops
+    assert ops.count("QLinearSigmoid") == ops.count("QLinearMul") == ops.count("QLinearConv")
+    assert ops.count("DequantizeLinear") <= 2
 
 
 def test_cached_export_of_an_older_recipe_is_redone(small_model, calib, tmp_path) -> None:
@@ -135,3 +160,20 @@ def test_cached_export_of_an_older_recipe_is_redone(small_model, calib, tmp_path
     manifest["recipe"] = get_backend("onnx").RECIPE - 1
     first.manifest_path.write_text(json.dumps(manifest))
     assert not export_model(small_model, "onnx", "fp32", tmp_path, calib)[1]
+
+
+def test_bench_cache_of_an_older_recipe_is_redone(tmp_path, monkeypatch) -> None:
+    """``zoo bench`` / ``zoo eval`` keep their own export cache: a bumped RECIPE must redo its exports too."""
+    import json
+
+    from bench import artifacts
+
+    monkeypatch.setattr(artifacts, "cache_root", lambda: tmp_path)
+    source = artifacts.from_variant("lw-relu6-w0.5-affine-cls")
+    first = artifacts.ensure_artifact(source, "onnx", "fp32")
+    assert artifacts.ensure_artifact(source, "onnx", "fp32").manifest == first.manifest  # same recipe: reused
+    manifest = json.loads(first.manifest_path.read_text())
+    manifest["recipe"] = get_backend("onnx").RECIPE - 1
+    first.manifest_path.write_text(json.dumps(manifest))
+    again = artifacts.ensure_artifact(source, "onnx", "fp32")
+    assert again.manifest["recipe"] == get_backend("onnx").RECIPE

@@ -25,9 +25,46 @@ def test_export_load_run_parity(exports, calib, precision: str) -> None:
     assert out["landmarks"].dtype == np.float32
 
 
-def test_int8_is_full_integer(exports) -> None:
-    runtime = get_backend("tflite").load(exports.get("tflite", "int8"), 1)
-    assert runtime._input["dtype"] == np.int8  # int8 I/O: the runtime quantises and dequantises
+# --- what the int8 graph is: structure only, no timing (docs/export.md, "int8 speed, by runtime") --------------
+
+def _ops(path) -> tuple[list[dict], dict[int, dict]]:
+    """The model's ops as LiteRT prepared them (with XNNPACK applied), and its tensors by index."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_path=str(path), num_threads=1)
+    it.allocate_tensors()
+    return it._get_ops_details(), {t["index"]: t for t in it.get_tensor_details()}
+
+
+def test_int8_computes_in_int8_with_float_io(exports) -> None:
+    """Every convolution and dense layer takes int8 activations; float32 only at the QUANTIZE/DEQUANTIZE ends."""
+    art = exports.get("tflite", "int8")
+    ops, tensors = _ops(art.path)
+    compute = [o for o in ops if o["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")]
+    assert len(compute) >= 20
+    assert {tensors[o["inputs"][0]]["dtype"] for o in compute} == {np.int8}
+    assert {tensors[o["inputs"][1]]["dtype"] for o in compute} == {np.int8}  # weights
+    floats = [o["op_name"] for o in ops if o["op_name"] != "DELEGATE"
+              and any(tensors[i]["dtype"] == np.float32 for i in o["outputs"])]
+    assert floats == ["DEQUANTIZE"] * len(art.manifest["outputs"]), floats  # only the graph outputs
+    assert ops[0]["op_name"] == "QUANTIZE"
+    runtime = get_backend("tflite").load(art, 1)
+    assert runtime._input["dtype"] == np.float32  # float I/O: the graph quantises, XNNPACK runs it
+    assert art.manifest["quantization"]["io"].startswith("float32")
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_one_xnnpack_partition(exports, precision: str) -> None:
+    """XNNPACK takes the whole graph as one partition. Before export recipe 2 the LW stem's int8 PRELU,
+    which XNNPACK does not delegate, ran in TFLite's reference kernel between two partitions and int8 was
+    slower than fp32; the one-slope PReLU is now exported as the LEAKY_RELU it equals."""
+    art = exports.get("tflite", precision)
+    ops, _ = _ops(art.path)
+    names = [o["op_name"] for o in ops]
+    assert names.count("DELEGATE") == 1, names
+    assert "PRELU" not in names and "LEAKY_RELU" in names
+    assert art.manifest["recipe"] == get_backend("tflite").RECIPE
+    assert art.manifest["rewrites"] == ["PRelu with one slope -> LeakyRelu (1)"]
 
 
 def test_corrupted_file_is_artifact_error(exports, tmp_path) -> None:

@@ -6,13 +6,21 @@ down-conversion fails) and gives the same numbers; onnxsim then folds the shape 
 every output has a clean static shape. fp16 keeps float32 I/O (casts inside); int8 is ONNX
 Runtime static QDQ quantisation, per channel, calibrated on the calibration crops.
 
-Two choices make ONNX Runtime's CPU provider fast here, both measured on this project's models
-(docs: Benchmarks): ``PRelu`` is rewritten as ``Relu(x) + slope * Min(x, 0)`` (the same numbers;
-ORT's broadcasting PRelu kernel took 15-20 % of LW's whole fp32 run for one 16-channel layer, and
-in int8 it stayed float between a DequantizeLinear and a QuantizeLinear), and int8 activations are
-unsigned (U8S8). With signed activations (S8S8) ORT on x86 fuses only the dense convolutions into
-QLinearConv: every depthwise convolution stayed float behind DQ/Q pairs and layout transposes, and
-int8 ran at about half the speed of fp32.
+Three choices make ONNX Runtime's CPU provider fast here, all measured on this project's models
+(docs/export.md, "int8 speed, by runtime"); the graph rewrites compute the same function
+(zoo.backends.graph_rewrites):
+
+- LW's one-slope ``PRelu`` is written as ``LeakyRelu`` (fp32: fused into the stem convolution;
+  int8: a ``QLinearLeakyRelu`` table lookup). ORT's broadcasting PRelu kernel took 15-20 % of LW's
+  whole fp32 run for one 16-channel layer and stayed float in int8. A per-channel PRelu becomes
+  ``Relu(x) + slope * Min(x, 0)``.
+- The face-score head's depthwise convolutions with channel multiplier 2 (grouped, 1 input and 2
+  outputs per group) are written as a 1x1 convolution repeating each channel then a plain depthwise
+  one: ORT has no int8 kernel for the grouped form and ran it 4-5x slower than fp32, which cost LW's
+  int8 export about 17 % of its run.
+- int8 activations are unsigned (U8S8). With signed activations (S8S8) ORT on x86 fuses only the
+  dense convolutions into QLinearConv: every depthwise convolution stayed float behind DQ/Q pairs
+  and layout transposes, and int8 ran at about half the speed of fp32.
 """
 
 from __future__ import annotations
@@ -38,8 +46,9 @@ KEPT_FLOAT = "fully connected head layers (Gemm/MatMul)"
 OPSET = 17
 FILE = "model.onnx"
 #: Bumped when this backend's export changes what an artifact computes or how fast it runs, so
-#: cached exports made by an older recipe are redone. 2: PRelu rewrite, U8S8 int8.
-RECIPE = 2
+#: cached exports made by an older recipe are redone. 2: PRelu rewrite, U8S8 int8. 3: one-slope
+#: PRelu -> LeakyRelu, channel-multiplier convolutions -> 1x1 repeat + depthwise.
+RECIPE = 3
 
 
 def to_onnx(model: Any, path: Path, dynamic_batch: bool = True, simplify: bool = True,
@@ -69,42 +78,16 @@ def to_onnx(model: Any, path: Path, dynamic_batch: bool = True, simplify: bool =
     if for_onnxruntime:
         import onnx
 
+        from .graph_rewrites import decompose_prelu, prelu_to_leaky_relu, split_channel_multiplier
+
         graph = onnx.load(str(path))
-        if decompose_prelu(graph):
+        done = [(prelu_to_leaky_relu(graph), "PRelu with one slope -> LeakyRelu"),
+                (decompose_prelu(graph), "PRelu -> Relu(x) + slope * Min(x, 0)"),
+                (split_channel_multiplier(graph), "depthwise Conv with channel multiplier -> 1x1 repeat Conv + depthwise Conv")]
+        if any(n for n, _ in done):
             onnx.save(graph, str(path))
-            facts["rewrites"] = ["PRelu -> Relu(x) + slope * Min(x, 0)"]
+            facts["rewrites"] = [f"{what} ({n})" for n, what in done if n]
     return facts
-
-
-def decompose_prelu(model: Any) -> int:
-    """Rewrite every ``PRelu`` node as ``Relu(x) + slope * Min(x, 0)`` in place; returns how many.
-
-    The same function in exact arithmetic (one of the two terms is zero for every element), and in
-    float too: the sum adds a zero. ORT runs the four elementwise ops ~5x faster than its PRelu
-    kernel, and quantises them (QLinearMul/QLinearAdd) where PRelu stays float.
-    """
-    import onnx
-    from onnx import helper, numpy_helper
-
-    zero = "zoo_prelu_zero"
-    nodes, count = [], 0
-    for node in model.graph.node:
-        if node.op_type != "PRelu":
-            nodes.append(node)
-            continue
-        (x, slope), (y,) = node.input, node.output
-        p = node.name or f"prelu_{count}"
-        nodes += [helper.make_node("Relu", [x], [f"{p}/pos"], name=f"{p}/relu"),
-                  helper.make_node("Min", [x, zero], [f"{p}/neg"], name=f"{p}/min"),
-                  helper.make_node("Mul", [f"{p}/neg", slope], [f"{p}/scaled"], name=f"{p}/mul"),
-                  helper.make_node("Add", [f"{p}/pos", f"{p}/scaled"], [y], name=f"{p}/add")]
-        count += 1
-    if count:
-        model.graph.initializer.append(numpy_helper.from_array(np.zeros((), np.float32), zero))
-        del model.graph.node[:]
-        model.graph.node.extend(nodes)
-        onnx.checker.check_model(model)
-    return count
 
 
 def _simplify(path: Path) -> bool:

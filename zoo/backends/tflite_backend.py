@@ -7,9 +7,19 @@ one when absent (we write our own, from the calibration crops: no network), it s
 and TensorFlow's memory and threads go away with the process.
 
 The model is NHWC with a batch of 1 baked in; the Runtime takes NCHW like every other backend,
-transposes, and runs larger batches item by item. int8 is onnx2tf's full-integer
-model (int8 weights, activations, input and output) calibrated on the calibration crops; the
-Runtime quantises the input and dequantises the outputs with the tensors' own scales.
+transposes, and runs larger batches item by item. int8 is onnx2tf's integer model (int8 weights
+and activations, per-channel, calibrated on the calibration crops) with float32 input and outputs:
+its first op is a QUANTIZE and its last ones DEQUANTIZE, which XNNPACK runs inside the same
+partition. (Artifacts of recipe 1 had int8 I/O; the Runtime still quantises and dequantises those
+with the tensors' own scales.)
+
+What makes int8 pay here, measured (docs/export.md, "int8 speed, by runtime"): every op of the
+graph has to be one XNNPACK takes in int8, or the graph is cut into partitions around a reference
+kernel. LW's stem is a PReLU with one shared slope; TFLite's int8 ``PRELU`` is not delegated by
+XNNPACK (LiteRT 2.3), so the ``PRELU`` ran in TFLite's reference kernel between two partitions and
+int8 was slower than fp32. A one-slope PReLU is exactly a leaky ReLU, and ``LEAKY_RELU`` is
+delegated in int8: the export writes it so (``graph_rewrites.prelu_to_leaky_relu``), for every
+precision.
 """
 
 from __future__ import annotations
@@ -35,8 +45,12 @@ NAME = "tflite"
 EXTRA = "tflite"
 FILE = "model.tflite"
 ONNX2TF_SAMPLE = "calibration_image_sample_data_20x128x128x3_float32.npy"
-PRODUCTS = {"fp32": "model_float32.tflite", "fp16": "model_float16.tflite", "int8": "model_full_integer_quant.tflite"}
+PRODUCTS = {"fp32": "model_float32.tflite", "fp16": "model_float16.tflite", "int8": "model_integer_quant.tflite"}
 TIMEOUT_S = 1200
+#: Bumped when this backend's export changes what an artifact computes or how fast it runs, so
+#: cached exports made by an older recipe are redone. 2: one-slope PRelu -> LeakyRelu (one XNNPACK
+#: partition in int8), int8 with float32 I/O (QUANTIZE/DEQUANTIZE in the graph).
+RECIPE = 2
 
 
 def export(model: Any, out_dir: Path, precision: str = "fp32", calib: Any = None, *, allow_drift: bool = False) -> Artifact:
@@ -52,17 +66,38 @@ def export(model: Any, out_dir: Path, precision: str = "fp32", calib: Any = None
     with tempfile.TemporaryDirectory(prefix="zoo-onnx-") as tmp:
         onnx_path = Path(tmp) / "model.onnx"
         onnx_facts = onnx_backend.to_onnx(model, onnx_path, dynamic_batch=False)
+        rewrites = prelu_to_leaky_relu(onnx_path)
         products = convert(onnx_path, cal, int8=precision == "int8", simplified=onnx_facts["simplified"])
     product = products / PRODUCTS[precision]
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(product, out_dir / FILE)
-    facts: dict[str, Any] = {"converted_from": f"onnx opset {onnx_facts['opset']} via onnx2tf", "onnx2tf_product": product.name}
+    facts: dict[str, Any] = {"converted_from": f"onnx opset {onnx_facts['opset']} via onnx2tf", "onnx2tf_product": product.name,
+                             "recipe": RECIPE}
+    if rewrites:
+        facts["rewrites"] = [f"PRelu with one slope -> LeakyRelu ({rewrites})"]
     if precision == "int8":
-        facts["quantization"] = {"method": "onnx2tf full-integer quantisation (TFLite converter, representative dataset)",
-                                 "activations": "int8", "weights": "int8 per-channel", "io": "int8 (Runtime quantises)",
+        facts["quantization"] = {"method": "onnx2tf integer quantisation (TFLite converter, representative dataset)",
+                                 "activations": "int8", "weights": "int8 per-channel",
+                                 "io": "float32 (QUANTIZE/DEQUANTIZE ops in the graph)",
                                  "calibration_images": int(len(cal.images))}
     return finish_export(model, out_dir, NAME, precision, cal, FILE, load, facts, allow_drift, started, layout="NHWC",
                          batch=1, toolchain=("onnx2tf", "tensorflow", "tf_keras", "ai-edge-litert", "onnxsim"))
+
+
+def prelu_to_leaky_relu(path: Path) -> int:
+    """``graph_rewrites.prelu_to_leaky_relu`` on an ONNX file, in place; returns how many PRelus it rewrote.
+
+    onnx2tf turns both into TFLite builtins, but XNNPACK delegates only ``LEAKY_RELU`` in int8.
+    """
+    import onnx
+
+    from .graph_rewrites import prelu_to_leaky_relu as rewrite
+
+    model = onnx.load(str(path))
+    count = rewrite(model)
+    if count:
+        onnx.save(model, str(path))
+    return count
 
 
 #: onnx2tf output folders of this process, by (ONNX bytes, calibration) digest: one conversion writes
