@@ -34,6 +34,7 @@ def tripwires(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     ("transfer x --seeds ,", "at least one seed"),
     ("transfer x --real /no/such.yaml", "no such dataset YAML"),
     ("transfer x --render camera", "is not key=value"),
+    ("transfer x --photometric loud", "choose one of standard, strong"),
     ("transfer x --render colour=blue", "is not key=value"),
 ])
 def test_refusals(args: str, message: str, tripwires: list[str]) -> None:

@@ -20,6 +20,7 @@ def transfer_cmd(
     epochs: Annotated[int, typer.Option(help="Fine-tune epochs; 0 scores the starting checkpoint as it is (the control).")] = 6,
     images_per_epoch: Annotated[int, typer.Option(help="Images drawn per epoch.")] = 4000,
     lr: Annotated[float, typer.Option(help="Peak learning rate of the fine-tune.")] = 0.001,
+    photometric: Annotated[str, typer.Option(help="Photometric augmentation of the fine-tune: standard or strong.")] = "standard",
     seeds: Annotated[str, typer.Option(help="Fine-tune seeds, comma-separated; two give the noise.")] = "0,1",
     real: Annotated[list[Path] | None, typer.Option(
         help="Annotated photo set (dataset YAML) to score on; repeat for more "
@@ -38,6 +39,10 @@ def transfer_cmd(
         fail(f"--images {images}: render at least 50 faces (the fine-tune trains on 80 % of them)")
     if epochs < 0 or images_per_epoch < 64 or lr <= 0:
         fail("--epochs must be >= 0, --images-per-epoch >= 64 and --lr > 0")
+    from zoo.data import PHOTOMETRIC
+
+    if photometric not in PHOTOMETRIC:
+        fail(f"--photometric {photometric!r}: choose one of {', '.join(PHOTOMETRIC)}")
     try:
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
     except ValueError:
@@ -54,7 +59,7 @@ def transfer_cmd(
         options = parse_options(render)
     except ValueError as e:
         fail(str(e))
-    recipe = Recipe(epochs=epochs, images_per_epoch=images_per_epoch, lr=lr)
+    recipe = Recipe(epochs=epochs, images_per_epoch=images_per_epoch, lr=lr, photometric=photometric)
     from zoo.console import console
     from zoo.transfer.run import run_transfer
 

@@ -49,10 +49,12 @@ class Recipe:
     lr: float = 0.001
     batch: int = 64
     yaw_prior: str = "frontal"
+    photometric: str = "standard"
 
     @property
     def label(self) -> str:
-        return f"{self.variant}<-{self.init} e{self.epochs}x{self.images_per_epoch} lr{self.lr:g} {self.yaw_prior}"
+        extra = "" if self.photometric == "standard" else f" photometric-{self.photometric}"
+        return f"{self.variant}<-{self.init} e{self.epochs}x{self.images_per_epoch} lr{self.lr:g} {self.yaw_prior}{extra}"
 
 
 @dataclass
@@ -98,7 +100,7 @@ def fine_tune(recipe: Recipe, data: Path, seed: int, out: Path, progress: bool =
         return done
     cfg = TrainConfig(variant=recipe.variant, data=str(data), epochs=recipe.epochs, batch=recipe.batch, lr=recipe.lr,
                       images_per_epoch=recipe.images_per_epoch, init=str(init), seed=seed, out=str(out),
-                      yaw_prior=recipe.yaw_prior, plots=False, progress=progress, workers=None)
+                      yaw_prior=recipe.yaw_prior, photometric=recipe.photometric, plots=False, progress=progress, workers=None)
     Trainer(cfg).fit()
     (out / ".transfer-complete").write_text("{}")
     return done
