@@ -127,6 +127,20 @@ def test_jaw_marches_to_the_far_silhouette_and_the_near_side_stays(head) -> None
     assert np.all(a[7:10, 1] >= r[7:10, 1])  # the chin only ever moves down to its lower edge
 
 
+@pytest.mark.parametrize("yaw", [0.0, 20.0, -20.0])
+def test_an_open_mouth_does_not_pull_the_chin_onto_the_lips(head, yaw: float) -> None:
+    """The lips' outlines are contours too: they once caught the chin points' rays (7-9 labelled on the lower
+    lip, 10 px above point 57, in a fifth of the renderer's faces); only cheek, jaw and chin contours count."""
+    e = np.zeros(53)
+    e[head.ex_names.index("jawOpen")] = 0.6
+    v = head.vertices(np.zeros(60), e)
+    cam = Camera(yaw=yaw, focal=1024, distance=1500)
+    a, r = AnnotatorLandmarks(head)(v, cam), raw_landmarks(head, v, cam)
+    iod = np.linalg.norm(r[45] - r[36])
+    assert np.all(a[7:10, 1] - a[57, 1] > 0.25 * iod)  # well below the lower lip
+    assert np.all(np.linalg.norm(a[7:10] - r[7:10], axis=1) < 0.1 * iod)  # near-frontal: at most to the chin's lower edge
+
+
 def test_brow_lift_moves_only_the_brows(head) -> None:
     v = head.vertices()
     cam = Camera()

@@ -36,6 +36,8 @@ T_RANGE = (0.6, 1.6)
 TIP_RADIUS = 1.2
 #: Rays per gap between neighbouring jaw vertices when the outline is traced for even spacing.
 TRACE = 8
+#: Centimetres around the outer lip landmarks' box (as an ellipse) whose vertices are not jaw outline.
+LIP_MARGIN = 0.4
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,12 @@ def _jaw_zone(neutral: np.ndarray, lm: np.ndarray) -> np.ndarray:
     below_eyes = n[:, 1] < n[lm[36], 1] + 1.0
     above_neck = n[:, 1] > jaw_y - 2.5
     in_front = n[:, 2] > n[lm[0], 2] - 1.5  # ahead of the ear's root
-    return face & below_eyes & above_neck & in_front
+    # not the lips: an open mouth's lip outlines are contours too, and a near-side chin point's ray
+    # crossed the lower lip's and was pulled onto it (seen on renders at 40 degrees of yaw)
+    lips = n[lm[48:60]]
+    centre, half = lips.mean(0), (lips.max(0) - lips.min(0)) / 2 + LIP_MARGIN
+    on_lips = ((n[:, 0] - centre[0]) / half[0]) ** 2 + ((n[:, 1] - centre[1]) / half[1]) ** 2 < 1
+    return face & below_eyes & above_neck & in_front & ~on_lips
 
 
 def _outer_crossing(origin: np.ndarray, point: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
