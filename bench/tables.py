@@ -27,6 +27,8 @@ PAGES: dict[str, tuple[str, ...]] = {
 }
 BACKEND_ORDER = ("torch", "onnx", "openvino", "tflite", "coreml")
 PRECISION_ORDER = ("fp32", "fp16", "int8")
+#: What int8 should gain over fp32 on a runtime (issue 21); the latency notes point to why where it does not.
+INT8_TARGET = 1.3
 
 
 class TablesError(ValueError):
@@ -90,7 +92,30 @@ def latency_table(root: Path | None = None) -> str:
             flops = f"{ref['flops'] / 1e6:.1f}" if ref.get("flops") else ""
             body.append([_name(ref), params, flops, *cells, fastest_cell(vr, ref_ms)])
         lines += [""] + _md(header, body, ["l", "r", "r", *("r" for _ in combos), "l"])
+        note = int8_note(hr)
+        if note:
+            lines += ["", note]
     return "\n".join(lines)
+
+
+def int8_note(rows: Sequence[dict[str, Any]]) -> str:
+    """One host's int8 speed-up per backend and variant (fp32 p50 / int8 p50 at 1 thread), and where to read why
+    a runtime stays under ``INT8_TARGET``; empty when no variant has both rows."""
+    parts = []
+    for backend in _order((r["backend"] for r in rows), BACKEND_ORDER):
+        ratios = []
+        for v in _variant_order(rows):
+            got = {r["precision"]: r for r in rows if r["variant"] == v and r["backend"] == backend and r["threads"] == 1}
+            fp32, int8 = ((got.get(p) or {}).get("p50_ms") for p in ("fp32", "int8"))
+            if fp32 and int8:
+                ratios.append(f"{_name(got['fp32'])} {fp32 / int8:.2f}")
+        if ratios:
+            parts.append(f"{backend}: {', '.join(ratios)}")
+    if not parts:
+        return ""
+    return (f"int8 speed-up, fp32 p50 / int8 p50 at 1 thread (above 1: int8 is faster) - {'; '.join(parts)}. "
+            f"Where it is under {INT8_TARGET}x, [Export: int8 speed, by runtime](export.md#int8-speed-by-runtime) "
+            "shows why with the runtime's own profile.")
 
 
 def _best_reference(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -52,7 +52,8 @@ def test_a_cached_drifting_export_is_refused_unless_drift_is_allowed(tmp_path: P
     (out / "artifact.path").write_text(str(out / "model.tflite"))
     parity = {"passed": False, "nme_difference": 10.93, "nme_limit": 3.0}
     kept = SimpleNamespace(path=out / "model.tflite", manifest={"precision": "int8", "drift": True, "parity": parity,
-                                                                 "calibration": {"source": "synth"}})
+                                                                 "calibration": {"source": "synth"},
+                                                                 "recipe": zoo.backends.get_backend("tflite").RECIPE})
     monkeypatch.setattr(zoo.backends, "load_artifact", lambda path: kept)
     assert artifacts.ensure_artifact(src, "tflite", "int8", allow_drift=True) is kept  # eval scores it
     with pytest.raises(ParityError) as refused:

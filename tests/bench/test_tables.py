@@ -154,3 +154,20 @@ def test_main_without_arguments_updates_every_page(tmp_path: Path, monkeypatch: 
     (tmp_path / "plain.md").write_text("# no markers\n")
     assert main(["plain.md", "--results", str(tmp_path)]) == 1
     assert main(["docs/models.md", "--results", str(tmp_path)]) == 0
+
+
+def test_latency_notes_give_the_int8_speed_up_and_where_to_read_why(tmp_path: Path) -> None:
+    from bench.tables import latency_table
+
+    base = {"host": "h1", "cpu": "Test CPU", "cores": 2, "os": "Linux", "device": "cpu", "batch": 1, "input_size": 96,
+            "task": "latency", "peer": False, "variant": "lw-relu6-affine-cls"}
+    rows = [{**base, "backend": b, "precision": p, "threads": t, "p50_ms": ms}
+            for b, p, t, ms in (("onnx", "fp32", 1, 0.42), ("onnx", "int8", 1, 0.30), ("onnx", "int8", 2, 0.1),
+                                ("tflite", "fp32", 1, 0.36), ("tflite", "int8", 1, 0.40), ("openvino", "fp32", 1, 0.5))]
+    write_table("latency", rows, tmp_path)
+    table = latency_table(tmp_path)
+    assert "onnx: `lw-relu6-affine-cls` 1.40; tflite: `lw-relu6-affine-cls` 0.90." in table  # 1 thread only
+    assert "openvino:" not in table  # no int8 row, no ratio
+    assert "(export.md#int8-speed-by-runtime)" in table
+    write_table("latency", [r for r in rows if r["precision"] == "fp32"], tmp_path / "fp32")
+    assert "int8 speed-up" not in latency_table(tmp_path / "fp32")
