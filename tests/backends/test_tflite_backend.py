@@ -1,4 +1,4 @@
-"""TFLite through onnx2tf (offline, in a temp working dir) at fp32, fp16 and full-integer int8."""
+"""TFLite through onnx2tf (offline, in a temp working dir) at fp32, fp16 and int8 (integer inside, float I/O)."""
 
 from __future__ import annotations
 
