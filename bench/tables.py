@@ -16,14 +16,16 @@ from typing import Any
 
 from bench.cells import REFERENCE, _fmt_ms, _latency_rows, _md, _num, fastest_cell, reference_ms
 from bench.choose import choose_table
+from bench.transfer_table import transfer_table
 from zoo.results import read_table
 
-TABLE_NAMES = ("choose", "latency", "accuracy", "hardware", "tracking")
+TABLE_NAMES = ("choose", "latency", "accuracy", "hardware", "tracking", "transfer")
 #: Every page with generated tables (relative to the checkout) and the tables it holds.
 PAGES: dict[str, tuple[str, ...]] = {
     "README.md": ("choose",),
     "docs/models.md": ("choose",),
     "docs/benchmarks.md": ("latency", "accuracy", "hardware", "tracking"),
+    "docs/transfer.md": ("transfer",),
 }
 BACKEND_ORDER = ("torch", "onnx", "openvino", "tflite", "coreml")
 PRECISION_ORDER = ("fp32", "fp16", "int8")
@@ -244,7 +246,7 @@ def tracking_table(root: Path | None = None) -> str:
 
 
 RENDERERS = {"choose": choose_table, "latency": latency_table, "accuracy": accuracy_table, "hardware": hardware_table,
-             "tracking": tracking_table}
+             "tracking": tracking_table, "transfer": transfer_table}
 
 
 def replace_section(text: str, name: str, body: str) -> str:

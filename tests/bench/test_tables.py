@@ -32,6 +32,9 @@ middle
 <!-- zoo:table:tracking -->
 <!-- /zoo:table:tracking -->
 
+<!-- zoo:table:transfer -->
+<!-- /zoo:table:transfer -->
+
 tail
 """
 
@@ -144,7 +147,9 @@ def test_main_without_arguments_updates_every_page(tmp_path: Path, monkeypatch: 
     (tmp_path / "README.md").write_text("# r\n<!-- zoo:table:choose -->\n<!-- /zoo:table:choose -->\n")
     (tmp_path / "docs" / "models.md").write_text("# m\n<!-- zoo:table:choose -->\n<!-- /zoo:table:choose -->\n")
     bench_page = tmp_path / "docs" / "benchmarks.md"
-    bench_page.write_text(README.replace("<!-- zoo:table:choose -->\n<!-- /zoo:table:choose -->\n", ""))
+    bench_page.write_text(README.replace("<!-- zoo:table:choose -->\n<!-- /zoo:table:choose -->\n", "")
+                          .replace("<!-- zoo:table:transfer -->\n<!-- /zoo:table:transfer -->\n", ""))
+    (tmp_path / "docs" / "transfer.md").write_text("# t\n<!-- zoo:table:transfer -->\n<!-- /zoo:table:transfer -->\n")
     monkeypatch.chdir(tmp_path)
     assert main(["--results", str(tmp_path)]) == 0
     assert "| `lw-relu6-affine-cls` | 429,206 | 66.4 |" in bench_page.read_text()
