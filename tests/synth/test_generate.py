@@ -50,8 +50,10 @@ def _lum(img: np.ndarray, p: np.ndarray) -> float:
 
 @pytest.mark.parametrize("index", range(4))
 def test_pupils_darker_than_sclera(index: int) -> None:
+    """The classic head's eyes (NEUTRAL is its expression); tests/synth/test_render_ict.py checks ICT's."""
     rng = np.random.default_rng([5, index])
-    img, pts, _ = render_face(rng, 256, yaw=float(rng.uniform(-20, 20)), pitch=0.0, roll=0.0, expression=NEUTRAL,
+    img, pts, _ = render_face(rng, 256, RenderOptions(head="classic"), yaw=float(rng.uniform(-20, 20)), pitch=0.0, roll=0.0,
+                              expression=NEUTRAL,
                               face_frac=0.6, occluded=False, glasses=None)
     grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
     for pupil, (outer, inner) in ((68, (36, 39)), (69, (45, 42))):
