@@ -114,7 +114,7 @@ def test_expressions_co_activate_like_faces_do(head) -> None:
 
 def test_jaw_marches_to_the_far_silhouette_and_the_near_side_stays(head) -> None:
     v = head.vertices()
-    marked, raw = AnnotatorLandmarks(head), AnnotatorLandmarks(head, RAW)
+    marked, raw = AnnotatorLandmarks(head, Definition(jaw_drop=0.0)), AnnotatorLandmarks(head, RAW)  # marching alone
     for yaw, far, near in ((30.0, slice(12, 16), slice(0, 5)), (-30.0, slice(1, 5), slice(12, 17))):
         cam = Camera(yaw=yaw)
         a, r = marked(v, cam), raw(v, cam)
@@ -144,12 +144,25 @@ def test_an_open_mouth_does_not_pull_the_chin_onto_the_lips(head, yaw: float) ->
 def test_brow_lift_moves_only_the_brows(head) -> None:
     v = head.vertices()
     cam = Camera()
-    brows_only = Definition(jaw_outline=False, nose_tip=False, brow_lift=-0.5)
+    brows_only = Definition(jaw_outline=False, nose_tip=False, brow_lift=-0.5, jaw_drop=0.0)
     low, raw = AnnotatorLandmarks(head, brows_only)(v, cam), raw_landmarks(head, v, cam)
     iod = np.linalg.norm(raw[45] - raw[36])
     drop = (low[17:27, 1] - raw[17:27, 1]) / iod
     assert np.all((drop > 0.04) & (drop < 0.075))  # 5 mm of an ~89 mm IOD, seen nearly head-on
     np.testing.assert_allclose(np.delete(low, np.s_[17:27], axis=0), np.delete(raw, np.s_[17:27], axis=0))
+
+
+def test_jaw_drop_lowers_the_upper_jaw_and_leaves_the_chin(head) -> None:
+    """The annotators start the jaw lower than ICT's vertices (docs/real-faces.md finding 8): 0/16 drop most."""
+    v = head.vertices()
+    cam = Camera()
+    plain = AnnotatorLandmarks(head, Definition(jaw_drop=0.0))(v, cam)
+    low = AnnotatorLandmarks(head, Definition(jaw_drop=0.9))(v, cam)
+    iod = np.linalg.norm(plain[45] - plain[36])
+    down = (low[:17, 1] - plain[:17, 1]) / iod
+    assert np.all(down[[0, 16]] > 0.06) and np.all(down[[0, 16]] > down[[3, 13]])  # ~9 mm, largest at the ends
+    np.testing.assert_allclose(low[4:13], plain[4:13])  # the lower jaw and chin are where they were
+    np.testing.assert_allclose(low[17:], plain[17:])
 
 
 def test_even_jaw_spaces_the_traced_outline_evenly(head) -> None:

@@ -217,6 +217,10 @@ def default_dataset(kind: str = "standard", options: RenderOptions = DEFAULT) ->
         fcntl.flock(lock, fcntl.LOCK_EX)
         marker = folder / MARKER
         if marker.exists():
+            made_with = json.loads(marker.read_text()).get("options")
+            if made_with != options.to_dict():  # DEFAULT changed without a RENDER_VERSION bump
+                raise ValueError(f"{folder} was rendered with other options ({made_with}); delete it to render "
+                                 f"{options.to_dict()}, and bump RENDER_VERSION when the default's output changes")
             return folder / "dataset.yaml"
         path = write_dataset(folder, images, seed, options=options)  # resumes a half-written folder: finished images are kept
         marker.write_text(json.dumps({"images": images, "seed": seed, "render_version": RENDER_VERSION,
