@@ -152,3 +152,15 @@ def test_default_sets_are_named_by_their_options(tmp_path: Path, monkeypatch: py
     assert [o for _, o in written] == [DEFAULT, RenderOptions.V3]
     assert synth.results_label() == f"synth-v{RENDER_VERSION}"
     assert synth.results_label(options=RenderOptions.V3) == f"synth-o{RenderOptions.V3.key()}-v{RENDER_VERSION}"
+
+
+def test_a_cached_default_set_of_other_options_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DEFAULT changed without a RENDER_VERSION bump must not silently reuse the old default's cached set."""
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path))
+    folder = tmp_path / f"synth-tiny-n64-s2-v{RENDER_VERSION}"
+    folder.mkdir()
+    (folder / synth.MARKER).write_text(json.dumps({"images": 64, "seed": 2, "options": RenderOptions.V3.to_dict()}))
+    with pytest.raises(ValueError, match="rendered with other options"):
+        synth.default_dataset("tiny")
+    (folder / synth.MARKER).write_text(json.dumps({"images": 64, "seed": 2, "options": DEFAULT.to_dict()}))
+    assert synth.default_dataset("tiny") == folder / "dataset.yaml"  # the same options: reused, nothing rendered
