@@ -54,3 +54,20 @@ def test_epochs_zero_scores_the_shipped_checkpoint(photos: Path, tmp_path: Path)
                         results=tmp_path / "results", log=lambda _m: None)
     assert rows[0]["checkpoint_sha256"] == sha256_file(weights_for("lw-relu6-112-affine-cls"))
     assert "render_options" not in rows[0]  # nothing was rendered
+
+
+def test_the_renderer_fingerprint_follows_its_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cached renders are keyed by the renderer's code: a label fix inside one render version re-renders."""
+    import shutil
+
+    import zoo.transfer.protocol as protocol
+
+    fake = tmp_path / "zoo" / "transfer" / "protocol.py"
+    fake.parent.mkdir(parents=True)
+    shutil.copytree(Path(protocol.__file__).resolve().parents[1] / "synth", tmp_path / "zoo" / "synth",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.npz"))
+    monkeypatch.setattr(protocol, "__file__", str(fake))
+    before = protocol.renderer_fingerprint()
+    assert before == protocol.renderer_fingerprint()
+    (tmp_path / "zoo" / "synth" / "ict_landmarks.py").write_text("# changed\n", encoding="utf-8")
+    assert protocol.renderer_fingerprint() != before

@@ -84,17 +84,34 @@ def render_set(options: Any, images: int, seed: int, folder: Path) -> tuple[Path
     return path, rate
 
 
-def fine_tune(recipe: Recipe, data: Path, seed: int, out: Path, progress: bool = True) -> Path:
-    """Fine-tune ``recipe`` on ``data``; the final weights (no selection on renders), reused if already trained."""
-    from zoo.engine.config import TrainConfig
-    from zoo.engine.trainer import Trainer
+def renderer_fingerprint() -> str:
+    """A short hash of the renderer's code (``zoo/synth``'s Python files): cached renders are reused only
+    by the code that made them, since a label or shading fix within one render version changes them."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[1] / "synth"
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
+def init_weights(recipe: Recipe) -> Path:
+    """The shipped weights every fine-tune of ``recipe`` starts from (and the control row scores)."""
     from zoo.weights import weights_for
 
     init = weights_for(recipe.init)
     if init is None:
         raise ValueError(f"recipe init {recipe.init!r} has no shipped weights in zoo/weights")
-    if recipe.epochs == 0:
-        return init
+    return init
+
+
+def fine_tune(recipe: Recipe, data: Path, seed: int, out: Path, progress: bool = True) -> Path:
+    """Fine-tune ``recipe`` on ``data``; the final weights (no selection on renders), reused if already trained."""
+    from zoo.engine.config import TrainConfig
+    from zoo.engine.trainer import Trainer
+
+    init = init_weights(recipe)
     done = out / "last.pt"
     if (out / ".transfer-complete").is_file() and done.is_file():
         return done

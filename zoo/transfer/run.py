@@ -2,8 +2,8 @@
 
 Rows go to ``results/transfer.csv`` (one per seed and photo set, keyed by name, render version,
 recipe, seed and set), the per-point offsets and the shape gap to ``runs/transfer/NAME/report.json``.
-Renders and fine-tunes are kept, so a re-run after a crash or with one more seed redoes only what
-is missing.
+Renders (cached by render version, options, the renderer code's fingerprint, count and seed) and
+fine-tunes are kept, so a re-run after a crash or with one more seed redoes only what is missing.
 """
 
 from __future__ import annotations
@@ -16,7 +16,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from zoo.transfer.protocol import Recipe, fine_tune, render_set, save_json, score_checkpoint, shape_gap_row
+from zoo.transfer.protocol import (
+    Recipe,
+    fine_tune,
+    init_weights,
+    render_set,
+    renderer_fingerprint,
+    save_json,
+    score_checkpoint,
+    shape_gap_row,
+)
 from zoo.transfer.scoring import PhotoScore
 
 Log = Callable[[str], None]
@@ -64,7 +73,8 @@ def run_transfer(name: str, options: Any | None, images: int, render_seed: int, 
         from zoo.data import cache_dir
 
         options = options if options is not None else parse_options(None)
-        folder = cache_dir() / "transfer" / f"v{RENDER_VERSION}-{options.key()}-n{images}-s{render_seed}"
+        name_parts = f"v{RENDER_VERSION}-{options.key()}-{renderer_fingerprint()}-n{images}-s{render_seed}"
+        folder = cache_dir() / "transfer" / name_parts
         log(f"rendering {images} faces ({options}) into {folder}")
         data, rate = render_set(options, images, render_seed, folder)
         log(f"  {rate:.0f} images/s")
@@ -76,7 +86,7 @@ def run_transfer(name: str, options: Any | None, images: int, render_seed: int, 
         out = root / name / f"seed{seed}"
         start = time.perf_counter()
         log(f"fine-tuning seed {seed} -> {out}" if recipe.epochs else f"scoring {recipe.init} as shipped")
-        ckpt = fine_tune(recipe, data, seed, out, progress) if data is not None else fine_tune(recipe, Path(), seed, out)
+        ckpt = fine_tune(recipe, data, seed, out, progress) if data is not None else init_weights(recipe)
         train_s = time.perf_counter() - start
         scores: list[PhotoScore] = score_checkpoint(ckpt, real_sets)
         sha = sha256_file(ckpt)
