@@ -26,7 +26,7 @@ EXPENSIVE = [
     ("bench.harness", "run_benchmark"), ("eval.datasets", "load_faces"), ("eval.runner", "open_runner"),
     ("zoo.track.benchmark", "run_tracking_benchmark"), ("zoo.track.model", "load_predictor"),
     ("zoo.track.clips", "render_clip"), ("zoo.checkpoints.fdfat_import", "import_fdfat"),
-    ("zoo.data.check", "check_dataset"), ("zoo.weights.ship", "ship"),
+    ("zoo.data.check", "check_dataset"), ("zoo.weights.ship", "ship"), ("zoo.transfer.run", "run_transfer"),
 ]
 
 
@@ -165,6 +165,19 @@ CASES = [
     ("import-fdfat {missing} --out {tmp}/x.pt", "no such file"),
     ("import-fdfat {file} --out {tmp}", "not a folder"),
     ("models nothing-*", "no registered variant"),
+    # zoo transfer
+    ("transfer bad/name", "use letters, digits"),
+    ("transfer x --images 10", "at least 50 faces"),
+    ("transfer x --epochs -1", "--epochs must be >= 0"),
+    ("transfer x --lr 0", "--lr > 0"),
+    ("transfer x --seeds a,b", "whole numbers"),
+    ("transfer x --seeds ,", "at least one seed"),
+    ("transfer x --real {missing}", "no such dataset YAML"),
+    ("transfer x --render camera", "is not key=value"),
+    ("transfer x --render colour=blue", "is not key=value"),
+    ("transfer x --render pitch_mean=steep", "is not a float"),
+    ("transfer x --render camera=sideways", "unknown camera"),
+    ("transfer x --photometric loud", "choose one of standard, strong"),
 ]
 
 
