@@ -23,7 +23,8 @@ GAP_PARTS = ("jaw", "brows", "nose", "eyes", "mouth")
 def _setting(row: dict[str, Any]) -> str:
     """What was rendered, in words: the options that differ from nothing (the control renders nothing)."""
     if not row.get("render_options"):
-        return "the shipped default, not fine-tuned"
+        init = str(row.get("recipe", "")).rpartition(" init ")[2]
+        return f"the shipped default{f' ({init})' if init else ''}, not fine-tuned"
     o = json.loads(row["render_options"])
     head = o.get("head", "?") + (f" ({o['labels']} labels)" if o.get("head") == "ict" else "")
     return f"{head}, {o.get('camera', '?')} camera, pitch {float(o.get('pitch_mean', 0)):+g}"

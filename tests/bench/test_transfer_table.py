@@ -11,8 +11,8 @@ from zoo.synth import RENDER_VERSION
 
 
 def _row(name: str, seed: int, dataset: str, nme: float, **extra: object) -> dict:
-    return {"name": name, "render_version": RENDER_VERSION, "recipe": "net<-init e6x4000 lr0.001 frontal", "seed": seed,
-            "dataset": dataset, "faces": 805, "nme": nme, "fr10": 0.1, "nme_offset_removed": nme - 1,
+    return {"name": name, "render_version": RENDER_VERSION, "recipe": "net<-init e6x4000 lr0.001 frontal init 3ced011e",
+            "seed": seed, "dataset": dataset, "faces": 805, "nme": nme, "fr10": 0.1, "nme_offset_removed": nme - 1,
             "nme_mapped": nme - 2, "max_point_offset": 5.0 + seed, "max_offset_point": 16 - seed, **extra}
 
 
@@ -30,11 +30,11 @@ def test_settings_average_their_seeds_and_show_the_noise(tmp_path: Path) -> None
     lines = [line for line in text.splitlines() if line.startswith("| `")]
     assert [line.split("|")[1].strip() for line in lines] == ["`shipped`", "`ict`"]
     ict = lines[1]
-    assert "ict (annotators labels), far camera, pitch -7.6; e6x4000 lr0.001 frontal" in ict
+    assert "ict (annotators labels), far camera, pitch -7.6; e6x4000 lr0.001 frontal init 3ced011e" in ict
     assert "7.24 ±0.09" in ict  # mean of 7.33 and 7.15, half their range
     assert "5.5 (15)" in ict  # mean worst offset; the point of the worst seed
     assert "4.6 / 2.0 / 2.7 / 1.4 / 4.6" in ict and "| 7.00 |" in ict
-    assert "the shipped default, not fine-tuned" in lines[0]
+    assert "the shipped default (3ced011e), not fine-tuned" in lines[0]
 
 
 def test_no_rows_says_so(tmp_path: Path) -> None:

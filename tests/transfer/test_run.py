@@ -52,7 +52,8 @@ def test_epochs_zero_scores_the_shipped_checkpoint(photos: Path, tmp_path: Path)
 
     rows = run_transfer("control", None, 60, 0, Recipe(epochs=0), [0], [photos], root=tmp_path / "runs",
                         results=tmp_path / "results", log=lambda _m: None)
-    assert rows[0]["checkpoint_sha256"] == sha256_file(weights_for("lw-relu6-112-affine-cls"))
+    sha = sha256_file(weights_for("lw-relu6-112-affine-cls"))
+    assert rows[0]["checkpoint_sha256"] == sha and rows[0]["recipe"].endswith(f" init {sha[:8]}")
     assert "render_options" not in rows[0]  # nothing was rendered
 
 

@@ -67,7 +67,9 @@ def run_transfer(name: str, options: Any | None, images: int, render_seed: int, 
     if not real_sets:
         raise ValueError("no annotated photo set to score on: pass --real DATASET.yaml "
                          "(e.g. ../shared/data/real/lfpw-train/faces.yaml)")
-    base = {"render_version": RENDER_VERSION, "recipe": recipe.label, "zoo_version": __version__}
+    # the init's hash is part of the recipe: re-shipping the default changes where every fine-tune starts
+    base = {"render_version": RENDER_VERSION, "recipe": f"{recipe.label} init {sha256_file(init_weights(recipe))[:8]}",
+            "zoo_version": __version__}
     data, rate, gap = None, float("nan"), {}
     if recipe.epochs > 0:
         from zoo.data import cache_dir
