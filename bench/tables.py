@@ -162,8 +162,9 @@ def accuracy_table(root: Path | None = None) -> str:
         for k in keys:
             got = {(r["backend"], r["precision"]): r.get("nme") for r in groups[k]}
             cells = [_num(got.get(c), ".2f") if c in got else "" for c in combos]
-            pbody.append([f"{k[0]} ({k[1]})", _name(groups[k][0]), *cells])
-        lines += _md(["dataset", "variant", *(f"{b} {p}" for b, p in combos)], pbody, ["l", "l", *("r" for _ in combos)])
+            pbody.append([f"{k[0]} ({k[1]})", _name(groups[k][0]), (k[3] or "")[:8], *cells])
+        lines += _md(["dataset", "variant", "checkpoint", *(f"{b} {p}" for b, p in combos)], pbody,
+                     ["l", "l", "l", *("r" for _ in combos)])
     return "\n".join(lines)
 
 
