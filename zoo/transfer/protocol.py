@@ -7,15 +7,15 @@ for a few epochs on the changed renders moves its points to where the new render
 moves its features some way toward their appearance, in minutes. Two seeds give the noise; a
 longer run (more epochs, same everything else) says how far the short one predicts a long one.
 
-Every fine-tune starts from the same checkpoint with the same recipe, so rows differ only by the
-renders. The photos are only scored, never trained on.
+Every fine-tune starts from the same checkpoint with the same recipe (the checkpoint's hash is part of
+each row's recipe), so rows differ only by the renders. The photos are only scored, never trained on.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,19 +55,6 @@ class Recipe:
     def label(self) -> str:
         extra = "" if self.photometric == "standard" else f" photometric-{self.photometric}"
         return f"{self.variant}<-{self.init} e{self.epochs}x{self.images_per_epoch} lr{self.lr:g} {self.yaw_prior}{extra}"
-
-
-@dataclass
-class TransferRow:
-    """One fine-tune (one seed) scored on one photo set."""
-
-    name: str
-    seed: int
-    photo: PhotoScore
-    extra: dict[str, Any]
-
-    def to_row(self) -> dict[str, Any]:
-        return {"name": self.name, "seed": self.seed, **self.extra, **self.photo.to_row()}
 
 
 def render_set(options: Any, images: int, seed: int, folder: Path) -> tuple[Path, float]:
@@ -164,7 +151,3 @@ def shape_gap_row(data: Path, real: Path) -> dict[str, Any]:
 def save_json(path: Path, payload: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=1, default=lambda o: o.tolist() if isinstance(o, np.ndarray) else str(o)))
-
-
-def recipe_dict(recipe: Recipe) -> dict[str, Any]:
-    return asdict(recipe)

@@ -83,7 +83,9 @@ def run_transfer(name: str, options: Any | None, images: int, render_seed: int, 
         gap = shape_gap_row(data, real_sets[0])
         base.update({"render_options": json.dumps(dataclasses.asdict(options), sort_keys=True), "images": images,
                      "render_seed": render_seed, "render_ips": round(rate, 1), **gap})
-    rows, report = [], {"name": name, "recipe": dataclasses.asdict(recipe), "options": options, "runs": []}
+    rows = []
+    report = {"name": name, "recipe": dataclasses.asdict(recipe), "runs": [],
+              "options": dataclasses.asdict(options) if data is not None else None}
     for seed in seeds:
         out = root / name / f"seed{seed}"
         start = time.perf_counter()
