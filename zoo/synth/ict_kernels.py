@@ -19,19 +19,20 @@ from numba import njit
 def mode_sum(neutral: np.ndarray, id_modes: np.ndarray, id_w: np.ndarray, ex_modes: np.ndarray, ex_w: np.ndarray,
              out: np.ndarray) -> None:
     """out = neutral + id_w @ id_modes + ex_w @ ex_modes (flat float32 arrays; zero weights skipped)."""
-    n = out.shape[0]
-    for j in range(n):
+    for j in range(out.shape[0]):
         out[j] = neutral[j]
-    for k in range(len(id_w)):
-        w = np.float32(id_w[k])
+    _add_modes(out, id_w, id_modes)
+    _add_modes(out, ex_w, ex_modes)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _add_modes(out: np.ndarray, weights: np.ndarray, modes: np.ndarray) -> None:
+    """out += weights @ modes, one mode at a time (a mode is a contiguous row: streamed once)."""
+    n = out.shape[0]
+    for k in range(len(weights)):
+        w = np.float32(weights[k])
         if w != 0.0:
-            m = id_modes[k]
-            for j in range(n):
-                out[j] += w * m[j]
-    for k in range(len(ex_w)):
-        w = np.float32(ex_w[k])
-        if w != 0.0:
-            m = ex_modes[k]
+            m = modes[k]
             for j in range(n):
                 out[j] += w * m[j]
 
