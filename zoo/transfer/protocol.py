@@ -110,30 +110,27 @@ def fine_tune(recipe: Recipe, data: Path, seed: int, out: Path, progress: bool =
     return done
 
 
-def photo_predictions(checkpoint: Path, dataset: Path) -> tuple[np.ndarray, np.ndarray]:
+def photo_predictions(run: Any, input_size: int, dataset: Path) -> tuple[np.ndarray, np.ndarray]:
     """(predictions [N,70,2], annotations [N,68,2]) in pixels of the YAML's ``test`` split (the real sets' only
-    split): ONNX Runtime fp32, the evaluation crop with plain resampling (the protocol of
-    ``../shared/data/real``'s reference figures and of issue 25's table)."""
+    split) with the evaluation crop and plain resampling (the protocol of ``../shared/data/real``'s reference
+    figures and of issue 25's table)."""
     from eval.datasets import load_faces
     from eval.harness import evaluate
-    from eval.runner import open_runner
 
     _, _, samples = load_faces(str(dataset), None, "test")
     faces = [s for s in samples if s.is_face and s.landmarks is not None]
-    runner = open_runner(checkpoint=checkpoint, backend="onnx", precision="fp32")
-    result = evaluate(faces, runner.run, runner.input_size, resample="plain", keep_predictions=True)
+    result = evaluate(faces, run, input_size, resample="plain", keep_predictions=True)
     gt = np.stack([np.asarray(f.landmarks, np.float64)[:NUM_LANDMARKS_68] for f in faces])  # 70-point sets: drop pupils
     return np.stack(result.predictions), gt
 
 
 def score_checkpoint(checkpoint: Path, datasets: list[Path]) -> list[PhotoScore]:
+    """The checkpoint on ONNX Runtime fp32 (exported and loaded once), scored on each photo set."""
     from eval.datasets import dataset_label
+    from eval.runner import open_runner
 
-    scores = []
-    for d in datasets:
-        pred, gt = photo_predictions(checkpoint, d)
-        scores.append(score(pred, gt, dataset_label(d)))
-    return scores
+    runner = open_runner(checkpoint=checkpoint, backend="onnx", precision="fp32")
+    return [score(*photo_predictions(runner.run, runner.input_size, d), dataset_label(d)) for d in datasets]
 
 
 def shape_gap_row(data: Path, real: Path) -> dict[str, Any]:

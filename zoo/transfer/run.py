@@ -37,7 +37,7 @@ def parse_options(text: str | None) -> Any:
 
     if not text:
         return DEFAULT
-    kinds = {f.name: f.type for f in dataclasses.fields(DEFAULT)}
+    kinds = [f.name for f in dataclasses.fields(DEFAULT)]
     changes: dict[str, Any] = {}
     for item in text.split(","):
         key, sep, value = item.partition("=")
@@ -70,7 +70,7 @@ def run_transfer(name: str, options: Any | None, images: int, render_seed: int, 
     # the init's hash is part of the recipe: re-shipping the default changes where every fine-tune starts
     base = {"render_version": RENDER_VERSION, "recipe": f"{recipe.label} init {sha256_file(init_weights(recipe))[:8]}",
             "zoo_version": __version__}
-    data, rate, gap = None, float("nan"), {}
+    data, gap = None, {}
     if recipe.epochs > 0:
         from zoo.data import cache_dir
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from zoo.adapt.fit import cross_validate, folds, ridge_fitter
+from zoo.adapt.fit import nme as adapt_nme
 from zoo.landmarks import NUM_LANDMARKS_68, OUTER_EYE_CORNERS, PARTS, eye_frame, from_frame, to_frame
 
 #: Failure threshold of FR (% inter-ocular), as everywhere in zoo.
@@ -30,10 +32,7 @@ SCORED_PARTS = ("jaw", "brows", "nose", "eyes", "mouth")
 
 def nme(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """Per-face NME (% of the annotators' outer-eye-corner distance) over the annotators' points."""
-    k = gt.shape[1]
-    a, b = OUTER_EYE_CORNERS
-    iod = np.linalg.norm(gt[:, a] - gt[:, b], axis=-1)
-    return np.linalg.norm(pred[:, :k] - gt, axis=-1).mean(-1) / np.maximum(iod, 1e-9) * 100.0
+    return adapt_nme(pred[:, :gt.shape[1]], gt, OUTER_EYE_CORNERS)
 
 
 def point_offsets(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -44,14 +43,6 @@ def point_offsets(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     k = gt.shape[1]
     frame = eye_frame(gt)
     return 100.0 * (to_frame(pred[:, :k], frame) - to_frame(gt, frame)).mean(0)
-
-
-def folds(n: int, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """k (fit, score) index pairs from one seeded permutation; every face is scored exactly once."""
-    if n < 2 * k:
-        raise ValueError(f"{n} faces are too few for {k}-fold cross-validation (need {2 * k})")
-    parts = np.array_split(np.random.default_rng(seed).permutation(n), k)
-    return [(np.sort(np.concatenate(parts[:i] + parts[i + 1:])), np.sort(parts[i])) for i in range(k)]
 
 
 def offset_removed(pred: np.ndarray, gt: np.ndarray, k: int = 5, seed: int = 0) -> np.ndarray:
@@ -71,8 +62,6 @@ def offset_removed(pred: np.ndarray, gt: np.ndarray, k: int = 5, seed: int = 0) 
 def label_mapped(pred: np.ndarray, gt: np.ndarray, k: int = 5, seed: int = 0) -> np.ndarray:
     """Per-face NME of the best linear map from all the model's points to the annotators' (ridge in the
     eye frame, alpha by an inner CV on each fold's fitting faces), scored out of fold."""
-    from zoo.adapt.fit import cross_validate, ridge_fitter
-
     cv = cross_validate(pred, gt, OUTER_EYE_CORNERS, ridge_fitter(OUTER_EYE_CORNERS, k, seed), k, seed)
     out = np.empty(len(gt))
     for f in cv.folds:
