@@ -70,23 +70,18 @@ def transfer_cmd(
 
 def _summary(rows: list[dict]) -> None:
     """Mean and spread over seeds per photo set."""
-    import numpy as np
     from rich.table import Table
 
+    from bench.transfer_table import mean_spread
     from zoo.console import console
 
-    t = Table(title="transfer protocol (mean over seeds; +- half the range)")
+    t = Table(title="transfer protocol (mean over seeds; ± half the range)")
     for col in ("set", "seeds", "NME", "FR@10 %", "offset-removed", "label-mapped", "worst offset % IOD"):
         t.add_column(col, justify="right")
     for ds in dict.fromkeys(r["dataset"] for r in rows):
         rs = [r for r in rows if r["dataset"] == ds]
-
-        def cell(key: str, scale: float = 1.0, rs: list[dict] = rs) -> str:
-            v = np.array([r[key] for r in rs], float) * scale
-            return f"{v.mean():.2f}" + (f" +- {(v.max() - v.min()) / 2:.2f}" if len(v) > 1 else "")
-
-        t.add_row(ds, str(len(rs)), cell("nme"), cell("fr10", 100), cell("nme_offset_removed"), cell("nme_mapped"),
-                  cell("max_point_offset"))
+        t.add_row(ds, str(len(rs)), mean_spread(rs, "nme"), mean_spread(rs, "fr10", 100), mean_spread(rs, "nme_offset_removed"),
+                  mean_spread(rs, "nme_mapped"), mean_spread(rs, "max_point_offset"))
     console.print(t)
 
 
