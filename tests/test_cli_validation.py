@@ -153,6 +153,8 @@ CASES = [
     ("data synth {tmp}/out --camera mid", "unknown camera 'mid'"),
     ("data synth {tmp}/out --pitch-mean 45", "pitch mean must be within"),
     ("data synth {tmp}/out --labels mine", "unknown labels 'mine'"),
+    ("data synth {tmp}/out --population martians", "unknown population 'martians'"),
+    ("data synth {tmp}/out --head classic --population lfpw", "population 'lfpw' is a population of ICT heads"),
     ("data synth {tmp}/clip --video --camera near", "clips (--video) use the default"),
     ("data check {missing}", "dataset YAML not found"),
     ("data check {badyaml}", "must be a mapping"),

@@ -114,7 +114,7 @@ def test_expressions_co_activate_like_faces_do(head) -> None:
 
 def test_jaw_marches_to_the_far_silhouette_and_the_near_side_stays(head) -> None:
     v = head.vertices()
-    marked, raw = AnnotatorLandmarks(head, Definition(jaw_drop=0.0)), AnnotatorLandmarks(head, RAW)  # marching alone
+    marked, raw = AnnotatorLandmarks(head, Definition(jaw_drop=0.0, arcs=())), AnnotatorLandmarks(head, RAW)  # marching alone
     for yaw, far, near in ((30.0, slice(12, 16), slice(0, 5)), (-30.0, slice(1, 5), slice(12, 17))):
         cam = Camera(yaw=yaw)
         a, r = marked(v, cam), raw(v, cam)
@@ -135,16 +135,17 @@ def test_an_open_mouth_does_not_pull_the_chin_onto_the_lips(head, yaw: float) ->
     e[head.ex_names.index("jawOpen")] = 0.6
     v = head.vertices(np.zeros(60), e)
     cam = Camera(yaw=yaw, focal=1024, distance=1500)
-    a, r = AnnotatorLandmarks(head)(v, cam), raw_landmarks(head, v, cam)
+    a, r = AnnotatorLandmarks(head, Definition(arcs=()))(v, cam), raw_landmarks(head, v, cam)
     iod = np.linalg.norm(r[45] - r[36])
-    assert np.all(a[7:10, 1] - a[57, 1] > 0.25 * iod)  # well below the lower lip
+    for labels in (a, AnnotatorLandmarks(head)(v, cam)):  # marching alone, and with the points moved along the outline
+        assert np.all(labels[7:10, 1] - labels[57, 1] > 0.25 * iod)  # well below the lower lip
     assert np.all(np.linalg.norm(a[7:10] - r[7:10], axis=1) < 0.1 * iod)  # near-frontal: at most to the chin's lower edge
 
 
 def test_brow_lift_moves_only_the_brows(head) -> None:
     v = head.vertices()
     cam = Camera()
-    brows_only = Definition(jaw_outline=False, nose_tip=False, brow_lift=-0.5, jaw_drop=0.0)
+    brows_only = Definition(jaw_outline=False, nose_tip=False, brow_lift=-0.5, jaw_drop=0.0, arcs=())
     low, raw = AnnotatorLandmarks(head, brows_only)(v, cam), raw_landmarks(head, v, cam)
     iod = np.linalg.norm(raw[45] - raw[36])
     drop = (low[17:27, 1] - raw[17:27, 1]) / iod
@@ -156,8 +157,8 @@ def test_jaw_drop_lowers_the_upper_jaw_and_leaves_the_chin(head) -> None:
     """The annotators start the jaw lower than ICT's vertices (docs/real-faces.md finding 8): 0/16 drop most."""
     v = head.vertices()
     cam = Camera()
-    plain = AnnotatorLandmarks(head, Definition(jaw_drop=0.0))(v, cam)
-    low = AnnotatorLandmarks(head, Definition(jaw_drop=0.9))(v, cam)
+    plain = AnnotatorLandmarks(head, Definition(jaw_drop=0.0, arcs=()))(v, cam)
+    low = AnnotatorLandmarks(head, Definition(jaw_drop=0.9, arcs=()))(v, cam)
     iod = np.linalg.norm(plain[45] - plain[36])
     down = (low[:17, 1] - plain[:17, 1]) / iod
     assert np.all(down[[0, 16]] > 0.06) and np.all(down[[0, 16]] > down[[3, 13]])  # ~9 mm, largest at the ends

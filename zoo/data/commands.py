@@ -147,6 +147,8 @@ def synth_cmd(
     pitch_mean: Annotated[float | None, typer.Option(
         "--pitch-mean", help="Centre of the sampled pitch in degrees; negative looks down.")] = None,
     labels: Annotated[str | None, typer.Option("--labels", help="The ICT head's labels: annotators or raw.")] = None,
+    population: Annotated[str | None, typer.Option("--population", help="Where the ICT head's identities are centred: "
+                                                   "ict (ICT's prior) or lfpw (fitted to photos' mean shape).")] = None,
 ) -> None:
     """Render a synthetic face dataset (FaceSynthetics layout + meta + dataset YAML), or a clip with --video."""
     from dataclasses import replace
@@ -156,7 +158,7 @@ def synth_cmd(
 
     if out.exists() and not out.is_dir():
         fail(f"{out}: exists and is not a folder; give a folder to write the {'clip' if video else 'dataset'} into")
-    given = {"head": head, "camera": camera, "pitch_mean": pitch_mean, "labels": labels}
+    given = {"head": head, "camera": camera, "pitch_mean": pitch_mean, "labels": labels, "population": population}
     given = {k: v for k, v in given.items() if v is not None}
     try:
         options = replace(DEFAULT, **given)

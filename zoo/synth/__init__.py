@@ -15,4 +15,7 @@ from __future__ import annotations
 #: specular powers from a table, bilinear texture sampling without OpenCV's 1/32 px grid).
 #: 4: ``RenderOptions`` (zoo.synth.options): by default a camera 0.9-1.8 m away (focal 3-6 image widths, was
 #: 1.0-1.5) and pitch centred on -7.6 degrees (photos look down); ``RenderOptions.V3`` draws version 3's faces.
-RENDER_VERSION = 4
+#: 5: the ICT head's semi-landmarks (jaw 1-15, lip points) where 300-W's annotators put them along their contours
+#: (``ict_landmarks.ARCS``), and by default identities centred on a population fitted to photos' mean shape
+#: (``RenderOptions.population = "lfpw"``, ``zoo.synth.population``); same scenes otherwise.
+RENDER_VERSION = 5

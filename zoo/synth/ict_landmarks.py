@@ -12,7 +12,8 @@ polygon facing the camera and one facing away) between 0.6 and 1.6 times the ver
 Only contour edges of the cheeks, jaw and chin count (not the ears, neck or the back of the head);
 without a crossing the vertex stays. Brows: each brow vertex moved by ``brow_lift`` centimetres
 along the head's up axis (negative: down; the point rides with the vertex through expressions),
-one number chosen by the shape gap against photos. Nose: point 30 on the tip as seen (the nose
+one number chosen by the shape gap against photos. Semi-landmarks (jaw 1-15, the lips' inner points): moved
+along their chain's curve on the head to where the annotators put them (``ARCS``). Nose: point 30 on the tip as seen (the nose
 vertex nearest the camera), 28 and 29 evenly between 27 and 30. Contours are not tested for occlusion by other
 parts of the face (fine to about 45 degrees of yaw).
 """
@@ -39,6 +40,27 @@ TIP_RADIUS = 1.2
 JAW_DROP_PROFILE = np.array([1.0, 0.7, 0.6, 0.55, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.55, 0.6, 0.7, 1.0])
 #: Rays per gap between neighbouring jaw vertices when the outline is traced for even spacing.
 TRACE = 8
+#: Semi-landmark chains whose inner points 300-W's annotators place by position along the contour between fixed
+#: ends, not on a feature: the jaw between 0 and 16, each lip line between the mouth corners.
+CHAINS: dict[str, tuple[int, ...]] = {
+    "jaw": tuple(range(17)),
+    "upper_lip": (48, 49, 50, 51, 52, 53, 54),
+    "lower_lip": (54, 55, 56, 57, 58, 59, 48),
+    "upper_inner": (60, 61, 62, 63, 64),
+    "lower_inner": (64, 65, 66, 67, 60),
+}
+#: Where the annotators put each chain's points, as fractions of its chord length (polyline through the chain's
+#: points) from its first point; fitted by ``zoo.synth.population.fit_arcs`` on half of lfpw-train's
+#: near-frontal faces (docs/renderer.md). ``Definition.arcs`` moves the points there along the chain's smooth
+#: curve on the head (through ICT's 3D vertices, so a turned face keeps them), before the jaw is marched.
+ARCS: dict[str, tuple[float, ...]] = {
+    "jaw": (0.0, 0.0581, 0.1189, 0.1795, 0.2407, 0.302, 0.3731, 0.4454,
+            0.5006, 0.5541, 0.6256, 0.6968, 0.7586, 0.8199, 0.8817, 0.9424, 1.0),
+    "upper_lip": (0.0, 0.239, 0.3993, 0.4977, 0.6087, 0.7724, 1.0),
+    "lower_lip": (0.0, 0.2196, 0.3836, 0.5017, 0.6089, 0.7716, 1.0),
+    "upper_inner": (0.0, 0.3668, 0.494, 0.6362, 1.0),
+    "lower_inner": (0.0, 0.3573, 0.5053, 0.6379, 1.0),
+}
 #: Centimetres around the outer lip landmarks' box (as an ellipse) whose vertices are not jaw outline.
 LIP_MARGIN = 0.4
 
@@ -60,10 +82,13 @@ class Definition:
     #: (7-8 % IOD too high on lfpw-train; 0.9 brings 0-3 and 13-16 within 1.5 and the jaw's mean gap from 4.8 to
     #: 3.2 % IOD, best of 0, 0.6, 0.9, 1.2: docs/real-faces.md finding 8)
     jaw_drop: float = 0.9
+    #: (chain, fractions) pairs: move a chain's points (``CHAINS``) along its curve on the head to these positions
+    #: (``ARCS`` holds the annotators'); the jaw's are then marched to the outline like ICT's vertices were
+    arcs: tuple[tuple[str, tuple[float, ...]], ...] = tuple(ARCS.items())
 
 
 #: ICT's own landmark vertices, unchanged.
-RAW = Definition(jaw_outline=False, nose_tip=False, brow_lift=0.0, jaw_drop=0.0)
+RAW = Definition(jaw_outline=False, nose_tip=False, brow_lift=0.0, jaw_drop=0.0, arcs=())
 
 
 class AnnotatorLandmarks:
@@ -94,13 +119,21 @@ class AnnotatorLandmarks:
 
     def __call__(self, vertices: np.ndarray, camera: Camera) -> np.ndarray:
         """[68, 2] pixel labels of a head (``ICTHead.vertices``) under ``camera``."""
-        pts = project(vertices[self.head.landmarks68] + self.lift, camera)
+        on_head = vertices[self.head.landmarks68] + self.lift
+        for name, fractions in self.definition.arcs:  # along the chain's curve on the head: the same on a turned face
+            chain = list(CHAINS[name])
+            on_head[chain] = at_fractions(smooth_curve(on_head[chain]), fractions)
+        pts = project(on_head, camera)
         if self.definition.nose_tip:
             depth = camera_points(vertices[self.tip_ids], camera)[:, 2]
             pts[30] = project(vertices[self.tip_ids[np.argmin(depth)]][None], camera)[0]
             pts[28], pts[29] = pts[27] + (pts[30] - pts[27]) / 3, pts[27] + 2 * (pts[30] - pts[27]) / 3
-        if not self.definition.jaw_outline:
-            return pts
+        if self.definition.jaw_outline:
+            pts = self._trace_jaw(pts, vertices, camera)
+        return pts
+
+    def _trace_jaw(self, pts: np.ndarray, vertices: np.ndarray, camera: Camera) -> np.ndarray:
+        """``pts`` with the jaw on the visible outline (landmark marching; see the module docstring)."""
         cam = camera_points(vertices, camera)
         facing = facing_kernel(cam, self.polys, self.is_tri)  # _facing in one compiled pass
         contour = self.edges[facing[self.edge_faces[:, 0]] != facing[self.edge_faces[:, 1]]]
@@ -120,6 +153,30 @@ class AnnotatorLandmarks:
         jaw[hit] = origin + t[hit, None] * (jaw[hit] - origin)
         pts[JAW] = _even(jaw, len(JAW)) if self.definition.jaw_even else jaw
         return pts
+
+
+def chord_fractions(points: np.ndarray) -> np.ndarray:
+    """[..., K] each point's chord length from the first along the polyline of ``points`` [..., K, 2], over the total."""
+    seg = np.linalg.norm(np.diff(points, axis=-2), axis=-1)
+    arc = np.concatenate([np.zeros(seg.shape[:-1] + (1,)), np.cumsum(seg, axis=-1)], axis=-1)
+    return arc / np.maximum(arc[..., -1:], 1e-12)
+
+
+def at_fractions(line: np.ndarray, fractions: tuple[float, ...] | np.ndarray) -> np.ndarray:
+    """Points at the given fractions of a polyline's length (``line`` [N, D] dense enough to stand for the curve)."""
+    arc = chord_fractions(line)
+    return np.stack([np.interp(fractions, arc, line[:, c]) for c in range(line.shape[1])], axis=1)
+
+
+def smooth_curve(points: np.ndarray, per_gap: int = TRACE) -> np.ndarray:
+    """A dense Catmull-Rom curve through ``points`` [K, D] (ends kept), standing for the contour between them."""
+    p = np.vstack([2 * points[0] - points[1], points, 2 * points[-1] - points[-2]])
+    t = np.linspace(0.0, 1.0, per_gap, endpoint=False)[:, None]
+    out = []
+    for i in range(1, len(p) - 2):
+        a, b, c, d = p[i - 1], p[i], p[i + 1], p[i + 2]
+        out.append(0.5 * (2 * b + (c - a) * t + (2 * a - 5 * b + 4 * c - d) * t**2 + (3 * b - a - 3 * c + d) * t**3))
+    return np.vstack(out + [points[-1:]])
 
 
 def _even(line: np.ndarray, count: int) -> np.ndarray:

@@ -26,6 +26,8 @@ CAMERAS = {"near": (1.0, 1.5), "far": (3.0, 6.0)}
 #: Landmark definitions for the ICT head (``zoo.synth.ict_landmarks``): the annotators' (jaw on the
 #: visible outline, brows 5 mm down, nose tip as seen) or ICT's own vertices. The classic head has one.
 LABELS = ("annotators", "raw")
+#: Identity populations of the ICT head (``zoo.synth.population``; kept here too so options stay import-light).
+POPULATIONS = ("ict", "lfpw")
 #: Pitch centres further than this from 0 would push faces past what the pose sampler is meant for.
 PITCH_MEAN_LIMIT = 30.0
 
@@ -46,6 +48,9 @@ class RenderOptions:
     camera: str = "far"
     pitch_mean: float = -7.6
     labels: str = "annotators"
+    #: where the ICT head's identity weights are centred (``zoo.synth.population``): ICT's own prior or one fitted
+    #: to photos' mean shape; the classic head has its own sampler and takes "ict" only
+    population: str = "ict"
 
     V3: ClassVar[RenderOptions]
 
@@ -56,6 +61,10 @@ class RenderOptions:
             raise ValueError(f"unknown camera {self.camera!r}; choose one of {', '.join(CAMERAS)}")
         if self.labels not in LABELS:
             raise ValueError(f"unknown labels {self.labels!r}; choose one of {', '.join(LABELS)}")
+        if self.population not in POPULATIONS:
+            raise ValueError(f"unknown population {self.population!r}; choose one of {', '.join(POPULATIONS)}")
+        if self.head != "ict" and self.population != "ict":
+            raise ValueError(f"population {self.population!r} is a population of ICT heads; use head=ict")
         pitch = float(self.pitch_mean)
         if not abs(pitch) <= PITCH_MEAN_LIMIT:  # also refuses NaN
             raise ValueError(f"pitch mean must be within +-{PITCH_MEAN_LIMIT:g} degrees, not {self.pitch_mean}")
@@ -85,6 +94,8 @@ class RenderOptions:
 RenderOptions.V3 = RenderOptions(head="classic", camera="near", pitch_mean=0.0, labels="annotators")
 
 #: What ``default_dataset``, ``zoo data synth`` and training render unless told otherwise. Chosen by the
-#: transfer protocol (docs/transfer.md): fine-tuned on these renders the shipped default scores 7.24 on
-#: lfpw-train, against 7.80 with the classic head (same camera and pitch) and 8.33 with version 3's settings.
-DEFAULT = RenderOptions(head="ict", camera="far", pitch_mean=-7.6, labels="annotators")
+#: transfer protocol (docs/transfer.md): on render version 4, fine-tuned on these renders the shipped default
+#: scored 7.24 on lfpw-train, against 7.80 with the classic head (same camera and pitch) and 8.33 with version
+#: 3's settings; on version 5, the photos' population takes the fine-tune from the version 4 default
+#: (dd66885f) to 6.3 against 6.55 with ICT's own prior and 6.77 on version 4's renders.
+DEFAULT = RenderOptions(head="ict", camera="far", pitch_mean=-7.6, labels="annotators", population="lfpw")

@@ -100,7 +100,7 @@ def sample_params(rng: np.random.Generator, options: RenderOptions = DEFAULT) ->
     if options.head == "ict":
         from zoo.synth.render_ict import sample_face
 
-        ident, expr = sample_face(rng)
+        ident, expr = sample_face(rng, options.population)
     else:
         ident, expr = sample_identity(rng), sample_expression(rng)
     app = sample_appearance(rng)
@@ -125,21 +125,25 @@ def render_face(rng: np.random.Generator, size: int = 256, options: RenderOption
     return render_params(params, size)
 
 
+def view_of(params: FaceParams, size: int = 256) -> View:
+    """The camera and the head's and body's poses of a face: shared by the renderer and label-only sampling."""
+    k = camera_matrix((size, size))
+    k[0, 0] = k[1, 1] = size * params.focal_scale
+    tz = k[0, 0] * 150.0 / (size * params.face_frac)
+    t = np.array([params.offset[0] * size * tz / k[0, 0], params.offset[1] * size * tz / k[0, 0] + 10.0, tz])
+    rh = rotation_matrix(params.yaw, params.pitch, params.roll)
+    rb = rotation_matrix(*params.body)
+    return View(k, t, rh, rb, rh @ (parts.NECK_PIVOT * FLIP) + t, (params.yaw, params.pitch, params.roll))
+
+
 def render_params(params: FaceParams, size: int = 256) -> tuple[np.ndarray, np.ndarray, dict]:
     """Render a face from explicit parameters (deterministic)."""
     rng = np.random.default_rng(params.seed)
     app, hair, lt = params.appearance, params.hair, params.lighting
     yaw, pitch, roll = params.yaw, params.pitch, params.roll
-
-    # camera
-    k = camera_matrix((size, size))
-    k[0, 0] = k[1, 1] = size * params.focal_scale
-    tz = k[0, 0] * 150.0 / (size * params.face_frac)
-    t = np.array([params.offset[0] * size * tz / k[0, 0], params.offset[1] * size * tz / k[0, 0] + 10.0, tz])
-    rh = rotation_matrix(yaw, pitch, roll)
     body = params.body
-    rb = rotation_matrix(*body)
-    view = View(k, t, rh, rb, rh @ (parts.NECK_PIVOT * FLIP) + t, (yaw, pitch, roll))
+    view = view_of(params, size)
+    k, t = view.k, view.t
 
     if params.options.head == "ict":
         from zoo.synth.render_ict import ict_head

@@ -20,22 +20,29 @@ from zoo.synth.ict_head import Camera, load_head, sample_expression, sample_iden
 from zoo.synth.ict_landmarks import RAW, AnnotatorLandmarks, Definition
 from zoo.synth.ict_mesh import EYE_RADIUS, MOUTH_DEPTH, ict_mesh, neck_weight
 from zoo.synth.kernels import vertex_normals
+from zoo.synth.population import population_mean
 from zoo.synth.raster import MeshPart, project
 from zoo.synth.shade import MAT_SKIN
 
 _POLES = np.array([[0.0, -1.0, 0.0], [0.0, 1.0, 0.0]])
 
 
-def sample_face(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Identity weights ~ N(0, 1) and an expression with realistic co-activation (``ict_head``)."""
+def sample_face(rng: np.random.Generator, population: str = "ict") -> tuple[np.ndarray, np.ndarray]:
+    """Identity weights ~ N(mean of ``population``, 1) and an expression with realistic co-activation
+    (``ict_head``). The population moves only the mean, so every population draws the same random stream."""
     head = load_head()
-    return sample_identity(rng), sample_expression(rng, head.ex_names)
+    return sample_identity(rng) + population_mean(population), sample_expression(rng, head.ex_names)
 
 
-@lru_cache(maxsize=2)
-def labeller(labels: str) -> AnnotatorLandmarks:
-    """The label maker of ``RenderOptions.labels`` (topology precomputed once per process)."""
-    return AnnotatorLandmarks(load_head(), Definition() if labels == "annotators" else RAW)
+def labeller(labels: str | Definition) -> AnnotatorLandmarks:
+    """The label maker of ``RenderOptions.labels`` or of an explicit ``Definition`` (topology precomputed once
+    per process and definition)."""
+    return _labeller(Definition() if labels == "annotators" else RAW if labels == "raw" else labels)
+
+
+@lru_cache(maxsize=4)
+def _labeller(definition: Definition) -> AnnotatorLandmarks:
+    return AnnotatorLandmarks(load_head(), definition)
 
 
 def head_vertices(identity: np.ndarray, expression: np.ndarray) -> np.ndarray:
@@ -49,6 +56,12 @@ def label_camera(view: View, offset: np.ndarray, size: int) -> Camera:
     te = (offset * FLIP) @ view.rh.T + view.t
     f = float(view.k[0, 0])
     return Camera(yaw, pitch, roll, size, f, float(te[2]), (float(te[0] * f / te[2]), float(te[1] * f / te[2])))
+
+
+def face_labels(identity: np.ndarray, expression: np.ndarray, view: View, size: int, labels: str | Definition) -> np.ndarray:
+    """[68, 2] pixel labels of a face under ``view``, exactly as ``ict_head`` makes them, without building or
+    rasterising the scene (about 1 ms: what fitting a population to photos' shapes needs)."""
+    return labeller(labels)(head_vertices(identity, expression), label_camera(view, ict_mesh().offset, size))
 
 
 def ict_head(identity: np.ndarray, expression: np.ndarray, hair: dict, rng: np.random.Generator, view: View, size: int,
