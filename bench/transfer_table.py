@@ -27,7 +27,8 @@ def _setting(row: dict[str, Any]) -> str:
         return f"the shipped default{f' ({init})' if init else ''}, not fine-tuned"
     o = json.loads(row["render_options"])
     head = o.get("head", "?") + (f" ({o['labels']} labels)" if o.get("head") == "ict" else "")
-    return f"{head}, {o.get('camera', '?')} camera, pitch {float(o.get('pitch_mean', 0)):+g}"
+    population = f", {o['population']} population" if o.get("population", "ict") != "ict" else ""
+    return f"{head}, {o.get('camera', '?')} camera, pitch {float(o.get('pitch_mean', 0)):+g}{population}"
 
 
 def mean_spread(rows: Sequence[dict[str, Any]], key: str, scale: float = 1.0, digits: int = 2, spread: bool = True) -> str:
@@ -44,12 +45,12 @@ def transfer_table(root: Path | None = None) -> str:
     """Markdown for ``<!-- zoo:table:transfer -->``: settings in the order they were first measured."""
     from zoo.synth import RENDER_VERSION
 
-    rows = [r for r in read_table("transfer", root) if r.get("render_version") == RENDER_VERSION]
+    rows = read_table("transfer", root)
     if not rows:
-        return f"*No `zoo transfer` rows for render version {RENDER_VERSION} in results/transfer.csv yet.*"
+        return "*No `zoo transfer` rows in results/transfer.csv yet.*"
     names = list(dict.fromkeys(r["name"] for r in rows))
-    head = ["setting", "rendered", "seeds", "lfpw NME", "FR@10 %", "offset-removed", "label-mapped", "worst offset (point)",
-            "dlib NME", "gap jaw / brows / nose / eyes / mouth", "render img/s"]
+    head = ["setting", "version", "rendered", "seeds", "lfpw NME", "FR@10 %", "offset-removed", "label-mapped",
+            "worst offset (point)", "dlib NME", "gap jaw / brows / nose / eyes / mouth", "render img/s"]
     body = []
     for name in names:
         mine = [r for r in rows if r["name"] == name]
@@ -60,13 +61,16 @@ def transfer_table(root: Path | None = None) -> str:
         worst = max(lfpw, key=lambda r: float(r["max_point_offset"]))
         gap = " / ".join(f"{float(lfpw[0][f'gap_{p}']):.1f}" for p in GAP_PARTS) if lfpw[0].get("gap_jaw") is not None else "-"
         recipe = "; " + lfpw[0]["recipe"].split(" ", 1)[-1] if lfpw[0].get("render_options") else ""
-        body.append([f"`{name}`", f"{_setting(lfpw[0])}{recipe}", str(len(lfpw)), mean_spread(lfpw, "nme"),
+        version = f"v{lfpw[0].get('render_version', '?')}"
+        body.append([f"`{name}`", version, f"{_setting(lfpw[0])}{recipe}", str(len(lfpw)), mean_spread(lfpw, "nme"),
                      mean_spread(lfpw, "fr10", 100, 1), mean_spread(lfpw, "nme_offset_removed"), mean_spread(lfpw, "nme_mapped"),
                      f"{mean_spread(lfpw, 'max_point_offset', digits=1, spread=False)} ({worst['max_offset_point']})",
                      mean_spread(dlib, "nme"), gap, mean_spread(lfpw, "render_ips", digits=0, spread=False)])
-    intro = (f"Render version {RENDER_VERSION}; NME in % of the inter-ocular distance, ONNX Runtime fp32, evaluation crop "
+    intro = (f"Rows of every render version (the current one is {RENDER_VERSION}); a row's renders and labels are its "
+             "version's, and its recipe names the checkpoint it starts from: compare rows of one version and one start. "
+             "NME in % of the inter-ocular distance, ONNX Runtime fp32, evaluation crop "
              "with plain resampling; mean over seeds ± half their range. Offset-removed and label-mapped are 5-fold "
              "cross-validated on lfpw-train (faces never corrected by their own error). The shape gap is the rendered "
              "labels' mean shape against lfpw-train's at |yaw| <= 20, both posed by solvePnP, pitch matched (% IOD). "
              "Render speed is wall-clock on this shared 2-core machine while other work ran.")
-    return "\n".join([intro, "", *_md(head, body, ["l", "l", "r", "r", "r", "r", "r", "r", "r", "l", "r"])])
+    return "\n".join([intro, "", *_md(head, body, ["l", "l", "l", "r", "r", "r", "r", "r", "r", "r", "l", "r"])])

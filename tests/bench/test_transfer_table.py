@@ -24,11 +24,12 @@ def test_settings_average_their_seeds_and_show_the_noise(tmp_path: Path) -> None
         _row("ict", 0, "lfpw-train", 7.33, render_options=opts, render_ips=120, **gap),
         _row("ict", 1, "lfpw-train", 7.15, render_options=opts, render_ips=120, **gap),
         _row("ict", 0, "dlib-examples", 7.0, render_options=opts),
-        _row("old", 0, "lfpw-train", 1.0) | {"render_version": RENDER_VERSION - 1},  # another renderer: left out
+        _row("old", 0, "lfpw-train", 1.0) | {"render_version": RENDER_VERSION - 1},  # another renderer: shown as such
     ], tmp_path)
     text = transfer_table(tmp_path)
     lines = [line for line in text.splitlines() if line.startswith("| `")]
-    assert [line.split("|")[1].strip() for line in lines] == ["`shipped`", "`ict`"]
+    assert [line.split("|")[1].strip() for line in lines] == ["`shipped`", "`ict`", "`old`"]
+    assert [line.split("|")[2].strip() for line in lines] == [f"v{RENDER_VERSION}"] * 2 + [f"v{RENDER_VERSION - 1}"]
     ict = lines[1]
     assert "ict (annotators labels), far camera, pitch -7.6; e6x4000 lr0.001 frontal init 3ced011e" in ict
     assert "7.24 ±0.09" in ict  # mean of 7.33 and 7.15, half their range
