@@ -71,4 +71,7 @@ def test_the_renderer_fingerprint_follows_its_code(tmp_path: Path, monkeypatch: 
     before = protocol.renderer_fingerprint()
     assert before == protocol.renderer_fingerprint()
     (tmp_path / "zoo" / "synth" / "ict_landmarks.py").write_text("# changed\n", encoding="utf-8")
-    assert protocol.renderer_fingerprint() != before
+    changed = protocol.renderer_fingerprint()
+    assert changed != before
+    (tmp_path / "zoo" / "synth" / "ict" / "populations.json").write_text("{}\n", encoding="utf-8")  # a re-fitted population
+    assert protocol.renderer_fingerprint() != changed

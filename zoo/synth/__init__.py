@@ -17,5 +17,6 @@ from __future__ import annotations
 #: 1.0-1.5) and pitch centred on -7.6 degrees (photos look down); ``RenderOptions.V3`` draws version 3's faces.
 #: 5: the ICT head's semi-landmarks (jaw 1-15, lip points) where 300-W's annotators put them along their contours
 #: (``ict_landmarks.ARCS``), and by default identities centred on a population fitted to photos' mean shape
-#: (``RenderOptions.population = "lfpw"``, ``zoo.synth.population``); same scenes otherwise.
+#: (``RenderOptions.population = "lfpw"``, ``zoo.synth.population``), and pitch centred on -14 degrees, where
+#: solvePnP reads the renders' pitch as it reads the photos' (-7.8); same scenes otherwise.
 RENDER_VERSION = 5

@@ -72,13 +72,14 @@ def render_set(options: Any, images: int, seed: int, folder: Path) -> tuple[Path
 
 
 def renderer_fingerprint() -> str:
-    """A short hash of the renderer's code (``zoo/synth``'s Python files): cached renders are reused only
-    by the code that made them, since a label or shading fix within one render version changes them."""
+    """A short hash of the renderer's code and fitted data (``zoo/synth``'s Python and JSON files): cached
+    renders are reused only by the renderer that made them, since a label or shading fix, or a re-fitted
+    population (``ict/populations.json``), within one render version changes them."""
     import hashlib
 
     root = Path(__file__).resolve().parents[1] / "synth"
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    for path in sorted([*root.rglob("*.py"), *root.rglob("*.json")]):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:8]
 
