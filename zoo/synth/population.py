@@ -116,8 +116,8 @@ def fit_population(real: ShapeSet, modes: int = 20, faces: int = 800, seed: int 
     r = r0
     for _ in range(steps):
         jac = np.stack([(mean_gap(mean + step * np.eye(modes)[k])[0] - r) / step for k in range(modes)], axis=1)
-        a = jac.T @ jac + ridge * np.eye(modes) * np.mean(np.sum(jac**2, axis=0))
-        mean = mean + np.linalg.solve(a, -jac.T @ r - ridge * np.mean(np.sum(jac**2, axis=0)) * mean)
+        lam = ridge * float(np.mean(np.sum(jac**2, axis=0)))  # the ridge in units of a mode's typical pull
+        mean = mean + np.linalg.solve(jac.T @ jac + lam * np.eye(modes), -jac.T @ r - lam * mean)
         r, after = mean_gap(mean)
     return PopulationFit(mean, float(before.mean()), float(after.mean()), before, after)
 
@@ -127,14 +127,14 @@ def fit_arcs(real: ShapeSet, faces: int = 400, seed: int = 1, steps: int = 3, ma
     """The annotators' positions along each semi-landmark chain (``ict_landmarks.CHAINS``): chord fractions.
 
     The target is the mean chord fraction of each point over ``real``'s faces with |yaw| <= ``max_yaw``.
-    A rendered label placed at fraction f along its dense contour has a slightly different chord
-    fraction (the chord cuts the curve), so the placement is corrected ``steps`` times by the
-    difference measured on renders' labels."""
+    A label placed at fraction f along its chain's curve on the head has another chord fraction in
+    the image (the chord cuts the curve, the projection foreshortens it, the jaw is marched), so the
+    placement is corrected ``steps`` times by the difference measured on renders' labels."""
     from zoo.synth.ict_landmarks import CHAINS, Definition, chord_fractions
 
     near = np.abs(real.yaws) <= max_yaw
     target = {name: chord_fractions(real.points[near][:, list(chain)]).mean(0) for name, chain in CHAINS.items()}
-    base, drawn = label_shapes(faces, seed, options, max_yaw=max_yaw)
+    _, drawn = label_shapes(faces, seed, options, max_yaw=max_yaw)
     arcs = dict(target)
     for _ in range(steps):
         definition = Definition(arcs=tuple((n, tuple(float(x) for x in f)) for n, f in arcs.items()))
