@@ -151,7 +151,7 @@ class AnnotatorLandmarks:
         t = outer_crossings(origin, jaw, a, b, *T_RANGE)  # _outer_crossing for every ray in one compiled pass
         hit = ~np.isnan(t)
         jaw[hit] = origin + t[hit, None] * (jaw[hit] - origin)
-        pts[JAW] = _even(jaw, len(JAW)) if self.definition.jaw_even else jaw
+        pts[JAW] = at_fractions(jaw, np.linspace(0.0, 1.0, len(JAW))) if self.definition.jaw_even else jaw
         return pts
 
 
@@ -177,14 +177,6 @@ def smooth_curve(points: np.ndarray, per_gap: int = TRACE) -> np.ndarray:
         a, b, c, d = p[i - 1], p[i], p[i + 1], p[i + 2]
         out.append(0.5 * (2 * b + (c - a) * t + (2 * a - 5 * b + 4 * c - d) * t**2 + (3 * b - a - 3 * c + d) * t**3))
     return np.vstack(out + [points[-1:]])
-
-
-def _even(line: np.ndarray, count: int) -> np.ndarray:
-    """``count`` points evenly spaced by arc length along a polyline, keeping both ends."""
-    seg = np.linalg.norm(np.diff(line, axis=0), axis=1)
-    arc = np.concatenate([[0.0], np.cumsum(seg)])
-    at = np.linspace(0.0, arc[-1], count)
-    return np.stack([np.interp(at, arc, line[:, c]) for c in (0, 1)], axis=1)
 
 
 def _shared_edges(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

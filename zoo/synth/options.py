@@ -26,7 +26,7 @@ CAMERAS = {"near": (1.0, 1.5), "far": (3.0, 6.0)}
 #: Landmark definitions for the ICT head (``zoo.synth.ict_landmarks``): the annotators' (jaw on the
 #: visible outline, brows 5 mm down, nose tip as seen) or ICT's own vertices. The classic head has one.
 LABELS = ("annotators", "raw")
-#: Identity populations of the ICT head (``zoo.synth.population``; kept here too so options stay import-light).
+#: Identity populations of the ICT head (their means: ``zoo.synth.population``, which reads this list).
 POPULATIONS = ("ict", "lfpw")
 #: Pitch centres further than this from 0 would push faces past what the pose sampler is meant for.
 PITCH_MEAN_LIMIT = 30.0

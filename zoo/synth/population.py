@@ -51,19 +51,26 @@ def label_shapes(n: int, seed: int = 0, options=None, shift: np.ndarray | None =
                  max_yaw: float = 20.0, size: int = 256) -> tuple[ShapeSet, list]:
     """The labels (no pixels) of ``n`` rendered faces with |yaw| <= ``max_yaw``, drawn as the renderer draws
     them under ``options`` (ICT head), with ``shift`` added to every identity: (shapes, the faces' params)."""
+    faces = draw_faces(n, seed, options, max_yaw)
+    return shapes_of(faces, shift, size), faces
+
+
+def draw_faces(n: int, seed: int = 0, options=None, max_yaw: float = 20.0) -> list:  # noqa: ANN001
+    """``n`` faces' ``FaceParams`` with |yaw| <= ``max_yaw``, drawn as the renderer draws them under ``options``
+    with ICT's own identity prior (a population is added by the caller as a shift)."""
     from zoo.synth.options import DEFAULT
     from zoo.synth.render import sample_params
 
     options = replace(options or DEFAULT, population="ict")
     if options.head != "ict":
-        raise ValueError("label_shapes samples the ICT head; pass options with head='ict'")
+        raise ValueError("only the ICT head has identity populations; pass options with head='ict'")
     faces, i = [], 0
     while len(faces) < n:
         p = sample_params(np.random.default_rng([seed, i, 7]), options)
         i += 1
         if abs(p.yaw) <= max_yaw:
             faces.append(p)
-    return shapes_of(faces, shift, size), faces
+    return faces
 
 
 def shapes_of(faces: list, shift: np.ndarray | None = None, size: int = 256, definition=None) -> ShapeSet:  # noqa: ANN001
@@ -134,7 +141,7 @@ def fit_arcs(real: ShapeSet, faces: int = 400, seed: int = 1, steps: int = 3, ma
 
     near = np.abs(real.yaws) <= max_yaw
     target = {name: chord_fractions(real.points[near][:, list(chain)]).mean(0) for name, chain in CHAINS.items()}
-    _, drawn = label_shapes(faces, seed, options, max_yaw=max_yaw)
+    drawn = draw_faces(faces, seed, options, max_yaw)
     arcs = dict(target)
     for _ in range(steps):
         definition = Definition(arcs=tuple((n, tuple(float(x) for x in f)) for n, f in arcs.items()))
