@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from zoo import results
-from zoo.results import SELECTION_DATASET, read_csv, select_model, upsert_rows, write_table
+from zoo.results import REAL_SELECTION_DATASET, SELECTION_DATASET, read_csv, select_model, upsert_rows, write_table
 
 KEY = ("name", "threads")
 
@@ -86,6 +86,22 @@ def test_select_model_most_accurate_that_fits(tmp_path: Path) -> None:
     none_here = select_model(5, "onnx", host="other", root=tmp_path)
     assert none_here.variant is None and "no latency rows for host 'other'" in none_here.reason
     assert select_model(5, "tflite", host="h", root=tmp_path).variant is None
+
+
+def test_select_model_ranks_real_photos_first_and_only_the_shipped_checkpoints(tmp_path: Path) -> None:
+    write_table("latency", [_lat("fast", 0.5), _lat("slow", 2.0), _lat("mid", 1.0)], root=tmp_path)
+    acc = [{"variant": v, "checkpoint_sha256": sha, "backend": "onnx", "precision": "fp32", "dataset": d, "split": "test",
+            "nme": n} for v, sha, d, n in (("fast", "a", SELECTION_DATASET, 5.0), ("mid", "b", SELECTION_DATASET, 4.0),
+                                           ("slow", "c", SELECTION_DATASET, 3.0), ("mid", "b", REAL_SELECTION_DATASET, 6.0),
+                                           ("slow", "c", REAL_SELECTION_DATASET, 7.0),
+                                           ("slow", "old", REAL_SELECTION_DATASET, 5.5))]
+    write_table("accuracy", acc, root=tmp_path)
+    # slow's older checkpoint (5.5 on the photos) beats mid, but its shipped one (7.0) does not
+    choice = select_model(5, "onnx", host="h", root=tmp_path, only={"fast": "a", "mid": "b", "slow": "c"})
+    assert choice.variant == "mid" and f"6.00% on {REAL_SELECTION_DATASET}" in choice.reason
+    assert select_model(5, "onnx", host="h", root=tmp_path).variant == "slow"  # no shas: any checkpoint's row counts
+    # fast has no photo row: it ranks after both measured ones, on its synth NME
+    assert "5.00% on synth" in select_model(0.7, "onnx", host="h", root=tmp_path).reason
 
 
 def test_current_host_label_is_stable() -> None:

@@ -80,6 +80,17 @@ _BOOL_COLUMNS = {"peer"}
 #: the render version (``zoo.synth.generate.results_label``) so a renderer change never ranks old rows.
 SELECTION_DATASET = f"synth-v{RENDER_VERSION}"
 SELECTION_SPLIT = "test"
+#: Real photographs rank first wherever they were measured (``zoo eval`` on the set's faces.yaml, zoo crop,
+#: ONNX Runtime fp32): renders say how a model does on what it trained on, photos on what users point it at.
+#: A model without a real-photo row ranks after every model with one, by its synth NME.
+REAL_SELECTION_DATASET = "lfpw-train"
+
+
+def accuracy_key(real_nme: float | None, synth_nme: float | None) -> tuple[int, float]:
+    """Sort key of a model's accuracy, lower is better: real-photo NME where measured, else synth NME after them."""
+    if real_nme is not None:
+        return 0, real_nme
+    return 1, synth_nme if synth_nme is not None else float("inf")
 
 
 class ResultsError(ValueError):
@@ -286,9 +297,11 @@ class ModelChoice:
 
 
 def select_model(budget_ms: float, backend: str, host: str | None = None, root: Path | None = None,
-                 include_peers: bool = False, only: Iterable[str] | None = None) -> ModelChoice:
-    """The most accurate variant (NME on the synth test split) whose measured p50 on ``host`` and
-    ``backend`` fits ``budget_ms``; ``only`` restricts the candidates (e.g. to variants with shipped weights).
+                 include_peers: bool = False, only: Iterable[str] | Mapping[str, str] | None = None) -> ModelChoice:
+    """The most accurate variant (``accuracy_key``: NME on real photos where measured, else on the synth
+    test split) whose measured p50 on ``host`` and ``backend`` fits ``budget_ms``. ``only`` restricts the
+    candidates (e.g. to variants with shipped weights); a mapping variant -> checkpoint sha256 also restricts
+    the accuracy rows to those checkpoints, so an older or ad-hoc checkpoint's score never speaks for a variant.
 
     Ties and variants without an accuracy row fall back to the fastest. The reason says which
     rows were considered, and says plainly when this host has no latency rows at all, so the
@@ -319,19 +332,23 @@ def select_model(budget_ms: float, backend: str, host: str | None = None, root: 
         best = min(fastest.values(), key=lambda r: r["p50_ms"])
         return ModelChoice(None, backend, reason=f"nothing fits {budget_ms:g} ms on {host}/{backend}: the fastest is "
                                                  f"{best['variant']} at {best['p50_ms']:.3f} ms p50")
-    accuracy = {}
+    synth: dict[str, float] = {}
+    real: dict[str, float] = {}
     for r in read_table("accuracy", root):
-        if r.get("dataset") == SELECTION_DATASET and r.get("split") == SELECTION_SPLIT and r.get("nme") is not None \
-                and r.get("precision") in (None, "fp32"):
-            v = r["variant"]
-            accuracy[v] = min(accuracy.get(v, float("inf")), r["nme"])
-    scored = sorted(fits, key=lambda r: (accuracy.get(r["variant"], float("inf")), r["p50_ms"]))
+        if r.get("split") != SELECTION_SPLIT or r.get("nme") is None or r.get("precision") not in (None, "fp32"):
+            continue
+        table = synth if r.get("dataset") == SELECTION_DATASET else real if r.get("dataset") == REAL_SELECTION_DATASET \
+            and r.get("backend") in (None, "onnx") else None
+        if table is not None and (not isinstance(only, Mapping) or only.get(r["variant"]) == r.get("checkpoint_sha256")):
+            table[r["variant"]] = min(table.get(r["variant"], float("inf")), r["nme"])
+    scored = sorted(fits, key=lambda r: (accuracy_key(real.get(r["variant"]), synth.get(r["variant"])), r["p50_ms"]))
     pick = scored[0]
-    nme = accuracy.get(pick["variant"])
+    v = pick["variant"]
+    on, nme = (REAL_SELECTION_DATASET, real[v]) if v in real else (f"{SELECTION_DATASET} {SELECTION_SPLIT}", synth.get(v))
     why = (f"most accurate of {len(fits)} variant(s) within {budget_ms:g} ms on {host}/{backend}: "
-           f"NME {nme:.2f}% on {SELECTION_DATASET} {SELECTION_SPLIT}" if nme is not None else
-           f"no accuracy rows on {SELECTION_DATASET} {SELECTION_SPLIT} for the {len(fits)} variant(s) that fit "
-           f"{budget_ms:g} ms on {host}/{backend}, so the fastest")
+           f"NME {nme:.2f}% on {on}" if nme is not None else
+           f"no accuracy rows on {REAL_SELECTION_DATASET} or {SELECTION_DATASET} {SELECTION_SPLIT} for the {len(fits)} "
+           f"variant(s) that fit {budget_ms:g} ms on {host}/{backend}, so the fastest")
     why += f", p50 {pick['p50_ms']:.3f} ms ({pick['precision']}, {pick['threads']} thread(s))"
     return ModelChoice(pick["variant"], backend, pick.get("precision"), pick.get("threads"), pick["p50_ms"], nme, why,
                        candidates=scored)

@@ -9,8 +9,9 @@ The shipped default comes from one function, ``default_model()``:
 3. else a ``ModelError`` saying to pass ``--model``.
 
 ``--budget-ms`` asks ``zoo.results.select_model`` for the most accurate variant that fits on
-this host; a chosen *variant* still needs weights, so the pick maps to a shipped checkpoint of
-that variant and falls back to the default (saying so) when none ships.
+this host (real-photo NME where measured, ``zoo.results.accuracy_key``); a chosen *variant* still
+needs weights, so the pick maps to a shipped checkpoint of that variant and falls back to the
+default (saying so) when none ships.
 """
 
 from __future__ import annotations
@@ -84,10 +85,12 @@ def choose_model(model: str | None, budget_ms: float | None, backend: str) -> tu
     if model:
         return ModelPick(model, f"--model {model}"), notes
     if budget_ms is not None:
+        from zoo.fileio import sha256_file
         from zoo.results import select_model
 
         shipped = shipped_variants()
-        choice = select_model(budget_ms, backend, only=list(shipped) if shipped else None)
+        # variant -> sha256: the accuracy that ranks a variant is that of the checkpoint that ships for it
+        choice = select_model(budget_ms, backend, only={v: sha256_file(p) for v, p in shipped.items()} if shipped else None)
         notes.append(f"--budget-ms {budget_ms:g}: {choice.reason}")
         if choice.variant and choice.variant in shipped:
             path = shipped[choice.variant]
