@@ -146,6 +146,18 @@ def test_init_runs_step2_alone(tmp_path: Path) -> None:
     assert card["metrics"]["val_nme"] == result["nme_before_step2"]["val_nme"]  # not empty although step 1 was skipped
 
 
+def test_init_from_a_wider_checkpoint_slims_it(tmp_path: Path) -> None:
+    from zoo.architectures.slim import slim_state_dict
+
+    Trainer(config(tmp_path / "wide", variant="lw-relu6", epochs=1), data=tiny_data(32)).fit()
+    wide = load_checkpoint(tmp_path / "wide" / "best.pt")
+    trainer = Trainer(config(tmp_path / "narrow", init=str(tmp_path / "wide" / "best.pt")), data=tiny_data(32))
+    expected = slim_state_dict(wide.build(), trainer.model)
+    got = trainer.model.state_dict()
+    assert all(torch.equal(got[k], v) for k, v in expected.items()) and "landmark_head.mlp.0.weight" in expected
+    assert trainer.init_card["slimmed"] is True and trainer.init_card["arch"] == "lw-relu6"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

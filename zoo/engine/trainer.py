@@ -29,6 +29,7 @@ from zoo.checkpoints.checkpoint import load_checkpoint, load_checkpoint_dict, sa
 
 from . import distributed as D
 from .config import TrainConfig
+from .int8_aware import Int8Aware
 from .loader import EpochSampler, TrainData, build_data, default_split, make_loader, prior_weight, yaw_weights
 from .losses import make_landmark_loss, nme, nme_by_yaw, pose_loss
 from .optim import ModelEMA, WarmupCosine, make_optimizer, rng_state, seed_everything, set_rng_state
@@ -101,6 +102,7 @@ class Trainer:
         self.data = data or build_data(cfg.data, self.spec.input_size, self.spec.num_points, self.spec.affine, cfg.seed,
                                        cfg.flip, cfg.val_extra, cfg.skip_bad, want_cls=self.spec.cls,
                                        cache=cfg.cache, photometric=cfg.photometric)
+        self.int8_aware = Int8Aware(self.model) if cfg.int8_aware else None
         self.loss_fn = make_landmark_loss(cfg.loss, self.spec.input_size, cfg.wing_w, cfg.wing_eps)
         from zoo.landmarks import part_weights
 
@@ -118,14 +120,20 @@ class Trainer:
     def _load_init(self, path: str) -> None:
         """Weights of another checkpoint; heads this variant has and it lacks stay freshly initialised."""
         ck = load_checkpoint(path)
-        own = self.model.state_dict()
-        usable = {k: v for k, v in ck.state_dict.items() if k in own and own[k].shape == v.shape}
+        own, source = self.model.state_dict(), ck.state_dict
+        slim = ck.spec.family == self.spec.family == "lw" and ck.spec.width > self.spec.width
+        if slim:  # a wider checkpoint: its strongest channels (zoo.architectures.slim)
+            from zoo.architectures.slim import slim_state_dict
+
+            source = slim_state_dict(ck.build(), self.model)
+        usable = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
         if not any(k.startswith("landmark_head") for k in usable):
             raise TrainingError(f"--init {path}: its landmark network ({ck.arch}) does not fit {self.spec.name}")
         self.model.load_state_dict(usable, strict=False)
         # the card of a run that starts from other weights names them and carries their card: a face-score
         # step or a fine-tune alone would otherwise hide how the landmark network was trained
-        self.init_card = {"checkpoint": Path(path).name, "sha256": ck.sha256, "arch": ck.arch, "meta": ck.meta}
+        self.init_card = {"checkpoint": Path(path).name, "sha256": ck.sha256, "arch": ck.arch, "meta": ck.meta,
+                          "slimmed": slim}
 
     def _load_resume(self) -> None:
         raw = load_checkpoint_dict(self.out / "last.pt")
@@ -276,6 +284,10 @@ class Trainer:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last and x.dim() == 4 else x
 
     def _loss(self, stage: Stage, out: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> torch.Tensor:
+        floor = self.int8_aware.take_penalty() if self.int8_aware is not None else 0.0
+        return self._task_loss(stage, out, b) + floor
+
+    def _task_loss(self, stage: Stage, out: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> torch.Tensor:
         if stage.index == 2:
             y = b["is_face"].to(self.device).view(-1, 1)
             n_pos = y.sum().clamp_min(1.0)

@@ -207,6 +207,8 @@ def _lineage(meta: dict[str, Any]) -> list[str]:
             recipe.append(f"{r['photometric']} photometric")
         if r.get("yaw_prior", "uniform") != "uniform":
             recipe.append(f"{r['yaw_prior']} yaw prior")
+        if node.get("slimmed"):
+            recipe.insert(0, "slimmed to its largest-|gamma| channels")
         lines.append(f"- initialised from `{node.get('checkpoint')}` ({node.get('arch')}, sha256 "
                      f"{str(node.get('sha256'))[:12]}), saved after landmark epoch {ep.get('landmarks', 'n/a')} / face epoch "
                      f"{ep.get('face', 'n/a')} of its run, lr {r.get('lr', 'n/a')}{''.join(', ' + x for x in recipe)}, "
