@@ -31,6 +31,8 @@ def train(
     cache: Annotated[str, typer.Option(help="Decoded-image cache: memmap, ram or none.")] = "memmap",
     photometric: Annotated[str, typer.Option(help="Photometric augmentation: standard or strong.")] = "standard",
     yaw_prior: Annotated[str, typer.Option(help="Landmark-step draws: uniform, or frontal (55% within 30 degrees).")] = "uniform",
+    int8_aware: Annotated[bool, typer.Option("--int8-aware", help="Round activations to 8 bits in the loop and "
+                                             "floor SiLU inputs, so int8 exports keep parity.")] = False,
     bench: Annotated[int, typer.Option(help="Only measure: data-only, model-only and end-to-end img/s over N batches.")] = 0,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar (logs only).")] = False,
 ) -> None:
@@ -62,7 +64,7 @@ def train(
                 threads=threads, val_extra=list(val_extra or []), ema=ema, part_weights=parse_part_weights(part_weights),
                 skip_bad=skip_bad, images_per_epoch=images_per_epoch, cls_epochs=cls_epochs, seed=seed,
                 cache=None if cache == "none" else cache, progress=not no_progress, photometric=photometric,
-                yaw_prior=yaw_prior,
+                yaw_prior=yaw_prior, int8_aware=int8_aware,
             )
             if data is None:
                 from zoo.synth.generate import default_dataset

@@ -59,6 +59,7 @@ class TrainConfig:
     flip: bool = True
     photometric: str = "standard"  # one of zoo.data.PHOTOMETRIC
     yaw_prior: str = "uniform"  # one of YAW_PRIORS above (step-1 draws)
+    int8_aware: bool = False  # 8-bit rounding of activations in the loop + a floor under SiLU inputs (int8_aware.py)
     channels_last: bool = True
     progress: bool = True
     plots: bool = True
