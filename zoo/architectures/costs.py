@@ -25,6 +25,7 @@ COSTS: dict[str, tuple[int, int]] = {
     "lw-relu6-w0.75": (283413, 40345408),
     "lwcsp-silu-w0.5": (131248, 30840192),
     "lwcsp-silu-w0.75": (278810, 68986944),
+    "lw-relu6-w0.5-affine": (170677, 21442624),
     "lw-relu6-w0.5-affine-cls": (171238, 21504896),
     "lwcsp-silu-w0.75-affine-cls": (279651, 69360288),
     "lw-relu6-112": (428085, 90121024),

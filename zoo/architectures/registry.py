@@ -97,7 +97,7 @@ VARIANTS: tuple[str, ...] = (
     "lw-relu6-affine-cls", "lw-silu-affine-cls", "lwcsp-relu6-affine-cls", "lwcsp-silu-affine-cls",
     # narrower
     "lw-relu6-w0.5", "lw-relu6-w0.75", "lwcsp-silu-w0.5", "lwcsp-silu-w0.75",
-    "lw-relu6-w0.5-affine-cls", "lwcsp-silu-w0.75-affine-cls",
+    "lw-relu6-w0.5-affine", "lw-relu6-w0.5-affine-cls", "lwcsp-silu-w0.75-affine-cls",
     # larger input
     "lw-relu6-112", "lw-relu6-128", "lwcsp-silu-112", "lwcsp-silu-128",
     "lw-relu6-w0.5-112", "lw-relu6-112-affine", "lw-relu6-112-affine-cls", "lwcsp-silu-112-affine", "lwcsp-silu-112-affine-cls",
