@@ -170,6 +170,17 @@ def test_card_traces_init_lineage(tmp_path: Path) -> None:
     assert "| all, weighted like the frontal yaw prior's draws (chose this checkpoint) | 7.50 |" in text  # the ancestor's prior
 
 
+def test_card_says_when_an_init_was_slimmed_from_a_wider_model(tmp_path: Path) -> None:
+    meta = _meta()
+    wide = {"epochs": {"landmarks": 80, "face": 0}, "recipe": {"lr": 0.002}, "training_time_s": 360.0, "hardware": {}}
+    meta["init"] = {"checkpoint": "lw-relu6-affine-cls.pt", "arch": "lw-relu6-affine-cls", "sha256": "cd" * 32,
+                    "meta": wide, "slimmed": True}
+    save_checkpoint(tmp_path / "narrow.pt", create_model(VARIANT).eval(), meta)
+    text = ship(tmp_path / "narrow.pt", tmp_path / "weights").card.read_text()
+    assert ("initialised from `lw-relu6-affine-cls.pt` (lw-relu6-affine-cls, sha256 cdcdcdcdcdcd), slimmed to its "
+            "largest-|gamma| channels, saved after landmark epoch 80") in text
+
+
 def test_run_summary_picks_the_epoch_the_trainer_kept(tmp_path: Path) -> None:
     """A --yaw-prior run keeps the epoch with the lowest prior-weighted NME; the card's best epoch agrees."""
     rows = [{"stage": 1, "epoch": e, "lr": 0.001, "train_loss": 0.1, "val_nme": v, "val_nme_prior": w, "epoch_s": 1.0}

@@ -207,12 +207,11 @@ def _lineage(meta: dict[str, Any]) -> list[str]:
             recipe.append(f"{r['photometric']} photometric")
         if r.get("yaw_prior", "uniform") != "uniform":
             recipe.append(f"{r['yaw_prior']} yaw prior")
-        if node.get("slimmed"):
-            recipe.insert(0, "slimmed to its largest-|gamma| channels")
+        slimmed = ", slimmed to its largest-|gamma| channels" if node.get("slimmed") else ""
         lines.append(f"- initialised from `{node.get('checkpoint')}` ({node.get('arch')}, sha256 "
-                     f"{str(node.get('sha256'))[:12]}), saved after landmark epoch {ep.get('landmarks', 'n/a')} / face epoch "
-                     f"{ep.get('face', 'n/a')} of its run, lr {r.get('lr', 'n/a')}{''.join(', ' + x for x in recipe)}, "
-                     f"{_fmt(t, 0)} s of training to then on {_hardware(m.get('hardware'))}")
+                     f"{str(node.get('sha256'))[:12]}){slimmed}, saved after landmark epoch {ep.get('landmarks', 'n/a')} / "
+                     f"face epoch {ep.get('face', 'n/a')} of its run, lr {r.get('lr', 'n/a')}"
+                     f"{''.join(', ' + x for x in recipe)}, {_fmt(t, 0)} s of training to then on {_hardware(m.get('hardware'))}")
         total = total + t if isinstance(total, (int, float)) and isinstance(t, (int, float)) else total
         node = m.get("init")
     if lines:
