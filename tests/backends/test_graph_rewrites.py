@@ -10,7 +10,12 @@ ort = pytest.importorskip("onnxruntime")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from zoo.backends.graph_rewrites import decompose_prelu, prelu_to_leaky_relu, split_channel_multiplier  # noqa: E402
+from zoo.backends.graph_rewrites import (  # noqa: E402
+    decompose_prelu,
+    prelu_to_leaky_relu,
+    split_channel_multiplier,
+    split_pooled_concat_gemm,
+)
 
 
 def _model(nodes, consts: dict[str, np.ndarray], c_in: int, c_out: int, size: int = 6, out_size: int = 6):
@@ -74,3 +79,36 @@ def test_plain_depthwise_and_dense_convs_are_left_alone() -> None:
     model = _model(nodes, {"dw": rng.normal(size=(4, 1, 3, 3)), "dense": rng.normal(size=(8, 4, 1, 1))}, 4, 8)
     assert split_channel_multiplier(model) == 0
     assert len(model.graph.node) == 2
+
+
+def _pooled_head(pool: str):
+    """Three levels (each a 1x1 conv of the last), each globally pooled and flattened, concatenated, then a Gemm."""
+    rng = np.random.default_rng(3)
+    nodes, consts, feed, pooled = [], {"w": rng.normal(size=(5, 12)), "b": rng.normal(size=5)}, "x", []
+    for k in range(3):
+        consts[f"c{k}"] = rng.normal(size=(4, 4, 1, 1))
+        nodes += [helper.make_node("Conv", [feed, f"c{k}"], [f"l{k}"], kernel_shape=[1, 1]),
+                  helper.make_node(pool, [f"l{k}"], [f"p{k}"]), helper.make_node("Flatten", [f"p{k}"], [f"f{k}"])]
+        feed = f"l{k}"
+        pooled.append(f"f{k}")
+    nodes += [helper.make_node("Concat", pooled, ["cat"], axis=1),
+              helper.make_node("Gemm", ["cat", "w", "b"], ["y"], name="head/gemm", transB=1)]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 6])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])
+    inits = [numpy_helper.from_array(v.astype(np.float32), k) for k, v in consts.items()]
+    return helper.make_model(helper.make_graph(nodes, "g", [x], [y], inits), opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_a_head_over_max_pooled_levels_reads_each_level_through_its_own_gemm() -> None:
+    model = _pooled_head("GlobalMaxPool")
+    before = _run(model, X4)
+    assert split_pooled_concat_gemm(model) == 1
+    ops = [n.op_type for n in model.graph.node]
+    assert "Concat" not in ops and ops.count("Gemm") == 3 and ops.count("Add") == 2
+    np.testing.assert_allclose(_run(model, X4), before, rtol=1e-5, atol=1e-5)  # the same sum, in another order
+
+
+def test_a_head_over_average_pooled_levels_is_left_alone() -> None:
+    model = _pooled_head("GlobalAveragePool")
+    assert split_pooled_concat_gemm(model) == 0
+    assert [n.op_type for n in model.graph.node].count("Concat") == 1

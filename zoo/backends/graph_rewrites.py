@@ -104,6 +104,71 @@ def split_channel_multiplier(model: Any) -> int:
     return _finish(model, count)
 
 
+def split_pooled_concat_gemm(model: Any) -> int:
+    """A ``Gemm`` that reads a ``Concat`` of max-pooled maps becomes one ``Gemm`` per pooled map (the weight's
+    column block for that map; the bias on the first) summed by ``Add``: the same function, W [a; b; c] + bias =
+    W_a a + W_b b + W_c c + bias, with the float sum taken in another order.
+
+    TFLite int8 keeps one scale through ``MAX_POOL_2D`` and through ``CONCATENATION``, so the converter gives
+    every pooled map's *source* the concatenation's scale. In LWCSP that source is a pyramid level's output,
+    which also feeds the next level: its SiLU values reach -0.28, the pooled maxima only -0.10, and clipping
+    the next level's input at -0.10 cost the int8 export 8-10 NME points (docs/export.md). Without the
+    concatenation each level keeps its own calibrated range. Only concatenations whose every input comes
+    from a ``MaxPool`` (through ``Flatten``/``Reshape``) are rewritten; average pooling requantises anyway.
+    """
+    import onnx
+    from onnx import helper, numpy_helper
+
+    consts = _constants(model)
+    producer = {o: n for n in model.graph.node for o in n.output}
+    readers: dict[str, int] = {}
+    for n in model.graph.node:
+        for i in n.input:
+            readers[i] = readers.get(i, 0) + 1
+    dims = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+            for v in onnx.shape_inference.infer_shapes(model).graph.value_info}
+
+    def pooled(name: str) -> bool:
+        node = producer.get(name)
+        while node is not None and node.op_type in ("Flatten", "Reshape"):
+            node = producer.get(node.input[0])
+        return node is not None and node.op_type in ("MaxPool", "GlobalMaxPool")
+
+    nodes, count, dead = [], 0, set()
+    for node in model.graph.node:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        cat = producer.get(node.input[0]) if node.op_type == "Gemm" else None
+        if (cat is None or cat.op_type != "Concat" or readers.get(cat.output[0]) != 1 or node.input[1] not in consts
+                or attrs.get("transA", 0) or not attrs.get("transB", 0) or attrs.get("alpha", 1.0) != 1.0
+                or attrs.get("beta", 1.0) != 1.0 or len(node.input) < 3 or not all(pooled(i) for i in cat.input)
+                or any(len(dims.get(i, [])) != 2 or not dims[i][1] for i in cat.input)):
+            nodes.append(node)
+            continue
+        weight = numpy_helper.to_array(consts[node.input[1]])
+        dead.add(cat.output[0])
+        p = node.name or f"gemm_{count}"
+        zero = numpy_helper.from_array(np.zeros(weight.shape[0], weight.dtype), f"{p}/zero_bias")
+        model.graph.initializer.append(zero)
+        start, parts = 0, []
+        for k, inp in enumerate(cat.input):
+            width = dims[inp][1]
+            block = numpy_helper.from_array(np.ascontiguousarray(weight[:, start:start + width]), f"{p}/weight_{k}")
+            model.graph.initializer.append(block)
+            parts.append(f"{p}/part_{k}")
+            nodes.append(helper.make_node("Gemm", [inp, block.name, node.input[2] if k == 0 else zero.name], [parts[-1]],
+                                          name=f"{p}/part_{k}", transB=1))
+            start += width
+        total = parts[0]
+        for k, part in enumerate(parts[1:], 1):
+            out = node.output[0] if k == len(parts) - 1 else f"{p}/sum_{k}"
+            nodes.append(helper.make_node("Add", [total, part], [out], name=f"{p}/sum_{k}"))
+            total = out
+        count += 1
+    if count:  # the concatenations read by nothing now
+        _replace_nodes(model, [n for n in nodes if not (n.op_type == "Concat" and n.output[0] in dead)])
+    return _finish(model, count)
+
+
 def _constants(model: Any) -> dict[str, Any]:
     """Initializers and ``Constant`` node values by name."""
     consts = {t.name: t for t in model.graph.initializer}

@@ -19,7 +19,8 @@ kernel. LW's stem is a PReLU with one shared slope; TFLite's int8 ``PRELU`` is n
 XNNPACK (LiteRT 2.3), so the ``PRELU`` ran in TFLite's reference kernel between two partitions and
 int8 was slower than fp32. A one-slope PReLU is exactly a leaky ReLU, and ``LEAKY_RELU`` is
 delegated in int8: the export writes it so (``graph_rewrites.prelu_to_leaky_relu``), for every
-precision.
+precision. For the same reason of int8 (parity this time), a head over a concatenation of max-pooled
+levels reads each level through its own layer (``graph_rewrites.split_pooled_concat_gemm``).
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ PRODUCTS = {"fp32": "model_float32.tflite", "fp16": "model_float16.tflite", "int
 TIMEOUT_S = 1200
 #: Bumped when this backend's export changes what an artifact computes or how fast it runs, so
 #: cached exports made by an older recipe are redone. 2: one-slope PRelu -> LeakyRelu (one XNNPACK
-#: partition in int8), int8 with float32 I/O (QUANTIZE/DEQUANTIZE in the graph).
-RECIPE = 2
+#: partition in int8), int8 with float32 I/O (QUANTIZE/DEQUANTIZE in the graph). 3: a head reading a
+#: concatenation of max-pooled levels reads each level through its own FULLY_CONNECTED (LWCSP int8 parity).
+RECIPE = 3
 
 
 def export(model: Any, out_dir: Path, precision: str = "fp32", calib: Any = None, *, allow_drift: bool = False) -> Artifact:
@@ -66,15 +68,17 @@ def export(model: Any, out_dir: Path, precision: str = "fp32", calib: Any = None
     with tempfile.TemporaryDirectory(prefix="zoo-onnx-") as tmp:
         onnx_path = Path(tmp) / "model.onnx"
         onnx_facts = onnx_backend.to_onnx(model, onnx_path, dynamic_batch=False)
-        rewrites = prelu_to_leaky_relu(onnx_path)
+        rewrites, splits = rewrite_onnx(onnx_path)
         products = convert(onnx_path, cal, int8=precision == "int8", simplified=onnx_facts["simplified"])
     product = products / PRODUCTS[precision]
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(product, out_dir / FILE)
     facts: dict[str, Any] = {"converted_from": f"onnx opset {onnx_facts['opset']} via onnx2tf", "onnx2tf_product": product.name,
                              "recipe": RECIPE}
-    if rewrites:
-        facts["rewrites"] = [f"PRelu with one slope -> LeakyRelu ({rewrites})"]
+    facts["rewrites"] = [f"PRelu with one slope -> LeakyRelu ({rewrites})"] if rewrites else []
+    facts["rewrites"] += [f"Gemm over a Concat of max-pooled levels -> one Gemm per level, summed ({splits})"] if splits else []
+    if not facts["rewrites"]:
+        del facts["rewrites"]
     if precision == "int8":
         facts["quantization"] = {"method": "onnx2tf integer quantisation (TFLite converter, representative dataset)",
                                  "activations": "int8", "weights": "int8 per-channel",
@@ -84,20 +88,22 @@ def export(model: Any, out_dir: Path, precision: str = "fp32", calib: Any = None
                          batch=1, toolchain=("onnx2tf", "tensorflow", "tf_keras", "ai-edge-litert", "onnxsim"))
 
 
-def prelu_to_leaky_relu(path: Path) -> int:
-    """``graph_rewrites.prelu_to_leaky_relu`` on an ONNX file, in place; returns how many PRelus it rewrote.
+def rewrite_onnx(path: Path) -> tuple[int, int]:
+    """The TFLite export's ONNX rewrites on a file, in place; returns how many nodes each rewrote.
 
-    onnx2tf turns both into TFLite builtins, but XNNPACK delegates only ``LEAKY_RELU`` in int8.
+    ``graph_rewrites.prelu_to_leaky_relu``: onnx2tf turns both into TFLite builtins, but XNNPACK delegates
+    only ``LEAKY_RELU`` in int8. ``graph_rewrites.split_pooled_concat_gemm``: TFLite int8 would otherwise give
+    every max-pooled pyramid level the concatenation's scale, clipping what the next level reads.
     """
     import onnx
 
-    from .graph_rewrites import prelu_to_leaky_relu as rewrite
+    from .graph_rewrites import prelu_to_leaky_relu, split_pooled_concat_gemm
 
     model = onnx.load(str(path))
-    count = rewrite(model)
-    if count:
+    counts = prelu_to_leaky_relu(model), split_pooled_concat_gemm(model)
+    if any(counts):
         onnx.save(model, str(path))
-    return count
+    return counts
 
 
 #: onnx2tf output folders of this process, by (ONNX bytes, calibration) digest: one conversion writes
