@@ -172,13 +172,15 @@ def test_card_traces_init_lineage(tmp_path: Path) -> None:
 
 def test_card_says_when_an_init_was_slimmed_from_a_wider_model(tmp_path: Path) -> None:
     meta = _meta()
-    wide = {"epochs": {"landmarks": 80, "face": 0}, "recipe": {"lr": 0.002}, "training_time_s": 360.0, "hardware": {}}
+    wide = {"epochs": {"landmarks": 80, "face": 0}, "recipe": {"lr": 0.002, "int8_aware": True}, "training_time_s": 360.0,
+            "hardware": {}}
     meta["init"] = {"checkpoint": "lw-relu6-affine-cls.pt", "arch": "lw-relu6-affine-cls", "sha256": "cd" * 32,
                     "meta": wide, "slimmed": True}
     save_checkpoint(tmp_path / "narrow.pt", create_model(VARIANT).eval(), meta)
     text = ship(tmp_path / "narrow.pt", tmp_path / "weights").card.read_text()
     assert ("initialised from `lw-relu6-affine-cls.pt` (lw-relu6-affine-cls, sha256 cdcdcdcdcdcd), slimmed to its "
             "largest-|gamma| channels, saved after landmark epoch 80") in text
+    assert "of its run, lr 0.002, int8-aware, 360 s of training" in text
 
 
 def test_run_summary_picks_the_epoch_the_trainer_kept(tmp_path: Path) -> None:

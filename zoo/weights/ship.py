@@ -207,6 +207,8 @@ def _lineage(meta: dict[str, Any]) -> list[str]:
             recipe.append(f"{r['photometric']} photometric")
         if r.get("yaw_prior", "uniform") != "uniform":
             recipe.append(f"{r['yaw_prior']} yaw prior")
+        if r.get("int8_aware"):
+            recipe.append("int8-aware")
         slimmed = ", slimmed to its largest-|gamma| channels" if node.get("slimmed") else ""
         lines.append(f"- initialised from `{node.get('checkpoint')}` ({node.get('arch')}, sha256 "
                      f"{str(node.get('sha256'))[:12]}){slimmed}, saved after landmark epoch {ep.get('landmarks', 'n/a')} / "
@@ -238,6 +240,7 @@ def render_card(ckpt: Checkpoint, size: int) -> str:
     aug += " + horizontal flip" if recipe.get("flip", True) else ""
     aug += f" + {recipe.get('photometric', 'standard')} photometric"
     aug += f"; {recipe['yaw_prior']} yaw prior" if recipe.get("yaw_prior", "uniform") != "uniform" else ""
+    aug += "; int8-aware (8-bit activations in the loop, SiLU inputs floored)" if recipe.get("int8_aware") else ""
     t = meta.get("training_time_s")
     lines = [
         f"# {spec.name}", "",
