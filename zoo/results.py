@@ -337,10 +337,15 @@ def select_model(budget_ms: float, backend: str, host: str | None = None, root: 
     for r in read_table("accuracy", root):
         if r.get("split") != SELECTION_SPLIT or r.get("nme") is None or r.get("precision") not in (None, "fp32"):
             continue
-        table = synth if r.get("dataset") == SELECTION_DATASET else real if r.get("dataset") == REAL_SELECTION_DATASET \
-            and r.get("backend") in (None, "onnx") else None
-        if table is not None and (not isinstance(only, Mapping) or only.get(r["variant"]) == r.get("checkpoint_sha256")):
-            table[r["variant"]] = min(table.get(r["variant"], float("inf")), r["nme"])
+        if isinstance(only, Mapping) and only.get(r["variant"]) != r.get("checkpoint_sha256"):
+            continue
+        if r.get("dataset") == SELECTION_DATASET:
+            table = synth
+        elif r.get("dataset") == REAL_SELECTION_DATASET and r.get("backend") in (None, "onnx"):
+            table = real
+        else:
+            continue
+        table[r["variant"]] = min(table.get(r["variant"], float("inf")), r["nme"])
     scored = sorted(fits, key=lambda r: (accuracy_key(real.get(r["variant"]), synth.get(r["variant"])), r["p50_ms"]))
     pick = scored[0]
     v = pick["variant"]

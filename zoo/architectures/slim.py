@@ -20,6 +20,12 @@ from torch import nn
 
 from .blocks import InvertedResidual
 from .heads import FaceAlignmentNet
+from .registry import VariantSpec
+
+
+def can_slim(wide: VariantSpec, narrow: VariantSpec) -> bool:
+    """Whether ``slim_state_dict`` applies: both LW (the family whose block structure it knows), ``wide`` wider."""
+    return wide.family == narrow.family == "lw" and wide.width > narrow.width
 
 
 def _top(score: torch.Tensor, k: int) -> torch.Tensor:

@@ -75,10 +75,10 @@ def export(model: Any, out_dir: Path, precision: str = "fp32", calib: Any = None
     shutil.copyfile(product, out_dir / FILE)
     facts: dict[str, Any] = {"converted_from": f"onnx opset {onnx_facts['opset']} via onnx2tf", "onnx2tf_product": product.name,
                              "recipe": RECIPE}
-    facts["rewrites"] = [f"PRelu with one slope -> LeakyRelu ({rewrites})"] if rewrites else []
-    facts["rewrites"] += [f"Gemm over a Concat of max-pooled levels -> one Gemm per level, summed ({splits})"] if splits else []
-    if not facts["rewrites"]:
-        del facts["rewrites"]
+    done = [(rewrites, "PRelu with one slope -> LeakyRelu"),
+            (splits, "Gemm over a Concat of max-pooled levels -> one Gemm per level, summed")]
+    if any(n for n, _ in done):
+        facts["rewrites"] = [f"{what} ({n})" for n, what in done if n]
     if precision == "int8":
         facts["quantization"] = {"method": "onnx2tf integer quantisation (TFLite converter, representative dataset)",
                                  "activations": "int8", "weights": "int8 per-channel",

@@ -42,7 +42,8 @@ class _Range:
         self.hi = 0.0
 
     def update(self, x: torch.Tensor) -> tuple[float, float]:
-        lo, hi = min(float(x.detach().min()), 0.0), max(float(x.detach().max()), 0.0)
+        lo_t, hi_t = torch.aminmax(x.detach())  # one pass over the tensor, not two
+        lo, hi = min(float(lo_t), 0.0), max(float(hi_t), 0.0)
         if self.lo is None:
             self.lo, self.hi = lo, hi
         else:

@@ -121,10 +121,10 @@ class Trainer:
         """Weights of another checkpoint; heads this variant has and it lacks stay freshly initialised."""
         ck = load_checkpoint(path)
         own, source = self.model.state_dict(), ck.state_dict
-        slim = ck.spec.family == self.spec.family == "lw" and ck.spec.width > self.spec.width
-        if slim:  # a wider checkpoint: its strongest channels (zoo.architectures.slim)
-            from zoo.architectures.slim import slim_state_dict
+        from zoo.architectures.slim import can_slim, slim_state_dict
 
+        slim = can_slim(ck.spec, self.spec)
+        if slim:  # a wider checkpoint: its strongest channels
             source = slim_state_dict(ck.build(), self.model)
         usable = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
         if not any(k.startswith("landmark_head") for k in usable):

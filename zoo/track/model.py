@@ -66,16 +66,17 @@ def default_model() -> ModelPick:
     raise ModelError(f"no shipped weights in {WEIGHTS_DIR} and no fdfat checkpoint at {FDFAT_LW}; pass --model CHECKPOINT")
 
 
-def shipped_variants() -> dict[str, Path]:
-    """Variant name -> shipped checkpoint (the first one per variant, DEFAULT first)."""
+def shipped_variants() -> dict[str, tuple[Path, str]]:
+    """Variant name -> (shipped checkpoint, its sha256): the first one per variant, DEFAULT first."""
     from zoo.checkpoints.checkpoint import load_checkpoint
 
-    out: dict[str, Path] = {}
+    out: dict[str, tuple[Path, str]] = {}
     for path in shipped_weights():
         try:
-            out.setdefault(load_checkpoint(path).spec.name, path)
+            ck = load_checkpoint(path)
         except Exception:  # noqa: BLE001 - an unreadable shipped file is simply not a candidate
             continue
+        out.setdefault(ck.spec.name, (path, ck.sha256))
     return out
 
 
@@ -85,15 +86,14 @@ def choose_model(model: str | None, budget_ms: float | None, backend: str) -> tu
     if model:
         return ModelPick(model, f"--model {model}"), notes
     if budget_ms is not None:
-        from zoo.fileio import sha256_file
         from zoo.results import select_model
 
         shipped = shipped_variants()
         # variant -> sha256: the accuracy that ranks a variant is that of the checkpoint that ships for it
-        choice = select_model(budget_ms, backend, only={v: sha256_file(p) for v, p in shipped.items()} if shipped else None)
+        choice = select_model(budget_ms, backend, only={v: sha for v, (_, sha) in shipped.items()} if shipped else None)
         notes.append(f"--budget-ms {budget_ms:g}: {choice.reason}")
         if choice.variant and choice.variant in shipped:
-            path = shipped[choice.variant]
+            path = shipped[choice.variant][0]
             return ModelPick(str(path), f"{choice.variant} within {budget_ms:g} ms ({path.name})"), notes
         if choice.variant:
             notes.append(f"{choice.variant} has no shipped weights in zoo/weights/; using the shipped default")
